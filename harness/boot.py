@@ -1,0 +1,438 @@
+"""Boot tests: the boot kernel under QEMU q35 with an emulated VT-d IOMMU.
+
+A scenario file (tests/boot/*.scn) gives the QEMU devices of a topology,
+what the kernel command line adds, the steps to run and the groups to
+expect.  The guest is busybox and our own programs in an initramfs; it
+reports the machine on the serial console (harness/guest/iso-report), and
+the host maps guest PCI addresses to the scenario's QEMU ids through QMP
+(query-pci), so expectations name devices as the scenario does.
+
+Scenario lines:
+
+    title: <one line>
+    qemu: <QEMU arguments>            the machine (any number of lines)
+    cmdline: <kernel arguments>       added to the kernel command line
+    expect iommu: <id> <id> ...       one kernel iommu group, by QEMU ids
+    expect isolation: <id> <id> ...   one isolation group, by QEMU ids
+    expect driver: <id> <driver|->    the driver bound to a device
+    monitor: <HMP command>            e.g. device_add, through QMP
+    guest: <shell command>            run in the guest; must exit 0
+    check                             report, and compare with the
+                                      expectations given since the last check
+
+A scenario without a "check" line checks once, at the end.  On every check
+the kernel log so far must be free of warnings and oopses, and no isolation
+group may be finer than the kernel's own iommu groups.
+"""
+
+import json
+import os
+import queue
+import re
+import shlex
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common import CACHE, REPO, Failure, log
+
+GUEST = REPO / "harness" / "guest"
+SCENARIOS = REPO / "tests" / "boot"
+BUSYBOX = Path("/bin/busybox")
+
+QEMU_MACHINE = [
+    "qemu-system-x86_64",
+    "-machine", "q35,kernel-irqchip=split", "-accel", "tcg",
+    "-cpu", "max", "-smp", "2", "-m", "1024",
+    "-nodefaults", "-vga", "none", "-display", "none", "-no-reboot",
+    # VT-d first: QEMU wants the IOMMU before the devices it translates for.
+    "-device", "intel-iommu,intremap=on",
+    # Native PCIe hotplug on root ports, rather than ACPI hotplug.
+    "-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off",
+]
+CMDLINE = "console=ttyS0 panic=-1 oops=panic rdinit=/init"
+
+# What the kernel prints when something went wrong that a test must not hide.
+SPLAT = re.compile(r"WARNING:|BUG:|Oops|Kernel panic|general protection|"
+                   r"Call Trace:|UBSAN:|KASAN:|kmemleak:.*new suspected|"
+                   r"possible circular locking|possible recursive locking|"
+                   r"INFO: task .* blocked|refcount_t:")
+
+BOOT_TIMEOUT = int(os.environ.get("ISOLATION_BOOT_TIMEOUT", 180))
+STEP_TIMEOUT = 60
+
+
+# --- the initramfs ----------------------------------------------------------
+
+def _cpio_entry(name, mode, data=b"", rdev=(0, 0)):
+    hdr = "070701" + "".join(f"{v:08x}" for v in (
+        0, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(name) + 1, 0))
+    out = hdr.encode() + name.encode() + b"\0"
+    out += b"\0" * (-len(out) % 4) + data
+    return out + b"\0" * (-len(out) % 4)
+
+
+def build_initramfs(out, programs=()):
+    """Write a newc cpio with busybox, our init and @programs in /bin.
+
+    Written here rather than with cpio(1), so that /dev/console can be made
+    without being root."""
+    entries = [_cpio_entry(d, 0o040755) for d in ("bin", "dev", "proc", "sys", "tmp")]
+    entries.append(_cpio_entry("dev/console", 0o020600, rdev=(5, 1)))
+    entries.append(_cpio_entry("init", 0o100755, (GUEST / "init").read_bytes()))
+    entries.append(_cpio_entry("bin/busybox", 0o100755, BUSYBOX.read_bytes()))
+    for p in [GUEST / "iso-report", *programs]:
+        entries.append(_cpio_entry("bin/" + Path(p).name, 0o100755, Path(p).read_bytes()))
+    entries.append(_cpio_entry("TRAILER!!!", 0))
+    Path(out).write_bytes(b"".join(entries))
+
+
+# --- scenarios --------------------------------------------------------------
+
+@dataclass
+class Step:
+    kind: str        # monitor, guest, check
+    arg: str = ""
+    expect: list = field(default_factory=list)   # (kind, words) for a check
+    line: int = 0
+
+
+@dataclass
+class Scenario:
+    path: Path
+    title: str = ""
+    qemu: list = field(default_factory=list)
+    cmdline: str = ""
+    steps: list = field(default_factory=list)
+
+    @property
+    def name(self):
+        return self.path.stem
+
+    def ids(self):
+        """The QEMU ids the scenario gives its devices."""
+        return re.findall(r"\bid=([\w.-]+)", " ".join(self.qemu + [
+            s.arg for s in self.steps if s.kind == "monitor"]))
+
+
+def parse_scenario(path, extra_qemu=()):
+    sc = Scenario(Path(path))
+    pending = []
+    for n, raw in enumerate(Path(path).read_text().splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, rest = line.partition(":")
+        key, rest = key.strip(), rest.strip()
+        where = f"{Path(path).name}:{n}"
+        if line == "check":
+            sc.steps.append(Step("check", expect=pending, line=n))
+            pending = []
+        elif key == "title":
+            sc.title = rest
+        elif key == "qemu":
+            sc.qemu += shlex.split(rest)
+        elif key == "cmdline":
+            sc.cmdline += " " + rest
+        elif key in ("monitor", "guest"):
+            sc.steps.append(Step(key, rest, line=n))
+        elif key in ("expect iommu", "expect isolation", "expect driver"):
+            words = rest.split()
+            if not words:
+                raise Failure(f"{where}: '{key}' names no device")
+            pending.append((key.split()[1], words, n))
+        else:
+            raise Failure(f"{where}: cannot read '{line}'")
+    if pending or not any(s.kind == "check" for s in sc.steps):
+        sc.steps.append(Step("check", expect=pending))
+    sc.qemu += list(extra_qemu)
+    known = set(sc.ids())
+    for s in sc.steps:
+        for kind, words, n in s.expect:
+            names = words[:1] if kind == "driver" else words
+            unknown = [w for w in names if w not in known]
+            if unknown:
+                raise Failure(f"{Path(path).name}:{n}: no QEMU device has id {unknown[0]}")
+    return sc
+
+
+# --- talking to QEMU --------------------------------------------------------
+
+class Qmp:
+    def __init__(self, path):
+        deadline = time.time() + 30
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX)
+                self.sock.connect(str(path))
+                break
+            except OSError:
+                self.sock.close()
+                if time.time() > deadline:
+                    raise Failure("QEMU's QMP socket did not open")
+                time.sleep(0.1)
+        self.file = self.sock.makefile("rw")
+        self._read()                                   # the greeting
+        self.call("qmp_capabilities")
+
+    def _read(self):
+        while True:
+            line = self.file.readline()
+            if not line:
+                raise Failure("QEMU closed its QMP socket")
+            msg = json.loads(line)
+            if "event" not in msg:
+                return msg
+
+    def call(self, cmd, **args):
+        self.file.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
+        self.file.flush()
+        msg = self._read()
+        if "error" in msg:
+            raise Failure(f"QMP {cmd}: {msg['error'].get('desc')}")
+        return msg["return"]
+
+    def hmp(self, line):
+        out = self.call("human-monitor-command", **{"command-line": line})
+        if out.strip():
+            raise Failure(f"monitor '{line}': {out.strip()}")
+
+    def pci_ids(self):
+        """Map guest PCI addresses to QEMU device ids."""
+        ids = {}
+
+        def walk(bus, devices):
+            for d in devices:
+                addr = f"0000:{d['bus']:02x}:{d['slot']:02x}.{d['function']}"
+                if d.get("qdev_id"):
+                    ids[addr] = d["qdev_id"]
+                br = d.get("pci_bridge")
+                if br:
+                    walk(br["bus"]["number"], br.get("devices", []))
+
+        for bus in self.call("query-pci"):
+            walk(bus["bus"], bus["devices"])
+        return ids
+
+
+class Guest:
+    """A running QEMU with our guest; collects the console into a log."""
+
+    def __init__(self, kernel, initrd, sc, logfile):
+        self.tmp = tempfile.TemporaryDirectory(prefix="isolation-qemu-")
+        sock = Path(self.tmp.name) / "qmp.sock"
+        self.cmd = QEMU_MACHINE + [
+            "-kernel", str(kernel), "-initrd", str(initrd),
+            "-append", CMDLINE + sc.cmdline,
+            "-serial", "stdio", "-qmp", f"unix:{sock},server=on,wait=off",
+        ] + sc.qemu
+        self.log = open(logfile, "w")
+        self.log.write("# " + shlex.join(self.cmd) + "\n")
+        self.lines = queue.Queue()
+        self.console = []
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        threading.Thread(target=self._pump, daemon=True).start()
+        self.qmp = None
+        self.wait_for("ready", BOOT_TIMEOUT, "the guest did not come up")
+        self.qmp = Qmp(sock)
+
+    def _pump(self):
+        for raw in self.proc.stdout:
+            line = raw.decode(errors="replace").rstrip("\r\n").replace("\r", "")
+            self.log.write(line + "\n")
+            self.log.flush()
+            self.console.append(line)
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_for(self, what, timeout, why):
+        """Read console lines up to "@@ISO <what>"; return the @@ISO lines."""
+        got = []
+        deadline = time.time() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.1, deadline - time.time()))
+            except queue.Empty:
+                raise Failure(f"{why} within {timeout}s")
+            if line is None:
+                raise Failure(f"{why}: QEMU exited ({self.proc.wait()})")
+            if line.startswith("@@ISO "):
+                got.append(line[6:])
+                if line[6:].split()[0] == what:
+                    return got
+
+    def run(self, command, timeout=STEP_TIMEOUT):
+        """Run a shell command in the guest; return (status, @@ISO lines)."""
+        self.proc.stdin.write(command.encode() + b"\n")
+        self.proc.stdin.flush()
+        got = self.wait_for("done", timeout, f"guest command '{command}' did not finish")
+        return int(got[-1].split()[1]), got[:-1]
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.qmp and self.qmp.call("quit")
+            except Failure:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        self.tmp.cleanup()
+
+
+# --- what the guest reports -------------------------------------------------
+
+@dataclass
+class Report:
+    pci: dict            # bdf -> (vendor:device, driver)
+    iommu: dict          # group id -> [device names]
+    isolation: dict      # group id -> [device names]
+    attrs: dict          # group id -> {file: first line}
+    core: bool
+    ids: dict            # bdf -> QEMU id
+
+    def name(self, dev):
+        return self.ids.get(dev, dev)
+
+    def partition(self, groups, named):
+        """The groups, as sets of QEMU ids, of the devices in @named."""
+        out = []
+        for devs in groups.values():
+            part = frozenset(self.name(d) for d in devs) & named
+            if part:
+                out.append(part)
+        return out
+
+
+def parse_report(lines, ids):
+    r = Report({}, {}, {}, {}, False, ids)
+    for line in lines:
+        w = line.split()
+        if w[0] == "pci":
+            r.pci[w[1]] = (w[2], w[3])
+        elif w[0] == "iommu-group":
+            r.iommu[w[1]] = w[2:]
+        elif w[0] == "isolation-group":
+            r.isolation[w[1]] = w[2:]
+        elif w[0] == "isolation-attr":
+            r.attrs.setdefault(w[1], {})[w[2]] = " ".join(w[3:])
+        elif w[0] == "isolation-core":
+            r.core = w[1] == "yes"
+    return r
+
+
+def check_report(r, expect, named):
+    """Every way the report differs from what it must be, as messages."""
+    errors = []
+    if not r.core:
+        errors.append("/sys/kernel/isolation_groups is missing: the isolation core did not start")
+    for kind, groups in (("iommu", r.iommu), ("isolation", r.isolation)):
+        want = [frozenset(w) for k, w, _ in expect if k == kind]
+        if not want:
+            continue
+        mentioned = frozenset().union(*want)
+        have = r.partition(groups, mentioned)
+        for g in want:
+            if g not in have:
+                found = [sorted(h) for h in have if h & g]
+                errors.append(f"expected {kind} group {{{' '.join(sorted(g))}}}, found "
+                              + (", ".join("{" + " ".join(f) + "}" for f in found) or "none"))
+    by_id = {v: k for k, v in r.ids.items()}
+    for kind, words, _ in expect:
+        if kind == "driver":
+            dev, want = words[0], words[1] if len(words) > 1 else "-"
+            have = r.pci.get(by_id.get(dev, ""), ("", "(absent)"))[1]
+            if have != want:
+                errors.append(f"expected {dev} on driver {want}, found {have}")
+    # Never finer than the kernel's own groups: an iommu group is whole in
+    # one isolation group, or in none.
+    member = {d: g for g, devs in r.isolation.items() for d in devs}
+    for g, devs in r.iommu.items():
+        homes = {member.get(d) for d in devs}
+        if len(homes) > 1:
+            errors.append(f"iommu group {g} ({' '.join(r.name(d) for d in devs)}) is split "
+                          f"across isolation groups {sorted(map(str, homes))}: "
+                          "an isolation group is finer than the IOMMU's")
+    return errors
+
+
+def format_report(r):
+    def dev(d):
+        ident = r.ids.get(d)
+        drv = r.pci.get(d, ("", "-"))[1]
+        return f"{d}" + (f" ({ident})" if ident else "") + f" [{drv}]"
+
+    out = ["isolation groups:"]
+    if not r.isolation:
+        out.append("  (none)")
+    for g in sorted(r.isolation, key=int):
+        a = r.attrs.get(g, {})
+        out.append(f"  {g:>4}  provider={a.get('provider', '-')}  state={a.get('state', '-')}")
+        out += [f"        {dev(d)}" for d in r.isolation[g]]
+    out.append("kernel iommu groups:")
+    if not r.iommu:
+        out.append("  (none)")
+    for g in sorted(r.iommu, key=int):
+        out.append(f"  {g:>4}  " + ", ".join(dev(d) for d in r.iommu[g]))
+    return "\n".join(out)
+
+
+# --- running a scenario -----------------------------------------------------
+
+def run_scenario(kernel, initrd, sc, show=False):
+    """Boot @sc and run its steps.  Return a list of failures (empty: passed)."""
+    logdir = CACHE / "logs"
+    logdir.mkdir(parents=True, exist_ok=True)
+    logfile = logdir / f"{sc.name}.log"
+    named = frozenset(sc.ids())
+    failures = []
+    guest = None
+    start = time.time()
+    try:
+        guest = Guest(kernel, initrd, sc, logfile)
+        for step in sc.steps:
+            if step.kind == "monitor":
+                guest.qmp.hmp(step.arg)
+            elif step.kind == "guest":
+                status, _ = guest.run(step.arg)
+                if status:
+                    failures.append(f"line {step.line}: guest command '{step.arg}' "
+                                    f"exited {status}")
+            elif step.kind == "check":
+                _, lines = guest.run("iso-report")
+                report = parse_report(lines, guest.qmp.pci_ids())
+                if show:
+                    print(format_report(report), flush=True)
+                errors = check_report(report, step.expect, named)
+                if errors and not show:
+                    print(format_report(report), flush=True)
+                where = f"check at line {step.line}: " if step.line else ""
+                failures += [where + e for e in errors]
+            splats = [l for l in guest.console if SPLAT.search(l)]
+            if splats:
+                failures.append("the kernel log has a splat: " + splats[0])
+            if failures:
+                break
+    except Failure as e:
+        failures.append(str(e))
+    finally:
+        if guest:
+            guest.close()
+    if failures:
+        tail = logfile.read_text().splitlines()[-30:] if logfile.exists() else []
+        failures.append(f"console log: {logfile}; its last lines:\n    "
+                        + "\n    ".join(tail))
+    log(f"boot {sc.name}: {'FAIL' if failures else 'ok'} ({time.time() - start:.0f}s)")
+    return failures
+
+
+def scenarios():
+    return sorted(SCENARIOS.glob("*.scn"))

@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""The isolation series' tooling: assemble, build, boot, test and export.
+
+Run it as ./iso (which installs what it needs first).  ./iso help lists the
+commands.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import boot    # noqa: E402
+import kbuild  # noqa: E402
+import tree    # noqa: E402
+from common import CACHE, REPO, Failure, log  # noqa: E402
+
+DEFAULT_SCENARIO = boot.SCENARIOS / "default.scn"
+
+
+def boot_kernel(work):
+    return kbuild.build_kernel(work, "boot", ["boot.config"]) / "arch/x86/boot/bzImage"
+
+
+def initramfs():
+    out = CACHE / "initramfs.cpio"
+    boot.build_initramfs(out)
+    return out
+
+
+# --- static checks ------------------------------------------------------------
+
+def commit_text(change, work):
+    """One change as git format-patch would write it: message, sign-off, diff."""
+    r = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True)
+    e = subprocess.run(["git", "config", "user.email"], capture_output=True, text=True)
+    who = f"{r.stdout.strip() or 'Isolation Developers'} <{e.stdout.strip() or 'isolation@localhost'}>"
+    diffs = [change.diff()]
+    for p in change.new_files:
+        d = subprocess.run(["git", "diff", "--no-index", "--", "/dev/null", p], cwd=REPO,
+                           capture_output=True, text=True).stdout
+        diffs.append(d)
+    diff = "".join(diffs)
+    stat = subprocess.run(["git", "apply", "--stat", "-"], input=diff,
+                          capture_output=True, text=True).stdout
+    subject, _, body = change.message().partition("\n\n")
+    return (f"From: {who}\nSubject: [PATCH] {subject}\n\n{body}\n"
+            f"Signed-off-by: {who}\n---\n{stat}\n{diff}")
+
+
+def checkpatch(work):
+    """checkpatch.pl --strict on every change of the series.  Return failures."""
+    failures = []
+    for c in tree.read_series():
+        with tempfile.NamedTemporaryFile("w", suffix=".patch") as f:
+            f.write(commit_text(c, work))
+            f.flush()
+            r = subprocess.run(["perl", "scripts/checkpatch.pl", "--strict", "--terse",
+                                "--no-summary", "--show-types", f.name],
+                               cwd=work, capture_output=True, text=True)
+        out = [l for l in r.stdout.splitlines() if l.strip()]
+        if out or r.returncode:
+            failures.append(f"checkpatch --strict on {c.patch.name}:\n    " +
+                            "\n    ".join(out or [r.stderr.strip()]))
+    log(f"checkpatch --strict: {'FAIL' if failures else 'ok'}")
+    return failures
+
+
+def sparse(work, build):
+    """sparse (make C=2) on the series' new C files in the boot kernel."""
+    objs = sorted({p[:-2] + ".o" for c in tree.read_series() for p in c.new_files
+                   if p.endswith(".c") and "/test/" not in p})
+    r = subprocess.run(kbuild.make_args(work, build) + ["C=2", "CHECK=sparse"] + objs,
+                       capture_output=True, text=True, env=dict(os.environ, **kbuild.ccache_env()))
+    warn = [l for l in (r.stdout + r.stderr).splitlines()
+            if re.search(r": (warning|error):", l)]
+    if r.returncode:
+        warn.append(f"make C=2 failed: {r.stderr.strip()[-500:]}")
+    log(f"sparse on {' '.join(objs)}: {'FAIL' if warn else 'ok'}")
+    return [f"sparse:\n    " + "\n    ".join(warn)] if warn else []
+
+
+# --- commands -------------------------------------------------------------------
+
+def cmd_assemble(args):
+    print(tree.assemble())
+
+
+def cmd_base(args):
+    b = tree.base()
+    print(f"{b.path}\nLinux {b.version}")
+
+
+def cmd_build(args):
+    print(boot_kernel(tree.assemble()))
+
+
+def cmd_kunit(args):
+    return 0 if kbuild.kunit(tree.assemble(), args.kunit_args) else 1
+
+
+def cmd_boot(args):
+    work = tree.assemble()
+    kernel, initrd = boot_kernel(work), initramfs()
+    failed = 0
+    for path in args.scenario or boot.scenarios():
+        failures = boot.run_scenario(kernel, initrd, boot.parse_scenario(path), show=args.show)
+        for f in failures:
+            print(f"FAIL {Path(path).name}: {f}")
+        failed += bool(failures)
+    return 1 if failed else 0
+
+
+def cmd_run(args):
+    """The main job: build, boot a topology on emulated VT-d, show the groups."""
+    work = tree.assemble()
+    kernel, initrd = boot_kernel(work), initramfs()
+    sc = boot.parse_scenario(args.scenario or DEFAULT_SCENARIO, args.qemu)
+    print(f"\n{sc.name}: {sc.title}")
+    failures = boot.run_scenario(kernel, initrd, sc, show=True)
+    for f in failures:
+        print(f"FAIL: {f}")
+    print(f"\nboot kernel: {kernel}\ninitramfs:   {initrd}\n"
+          f"console log: {CACHE / 'logs' / (sc.name + '.log')} (its first line is the QEMU command)")
+    return 1 if failures else 0
+
+
+def cmd_test(args):
+    """Every test: static checks, KUnit under QEMU, every boot scenario."""
+    start = time.time()
+    work = tree.assemble()
+    results = []          # (name, ok)
+
+    failures = checkpatch(work)
+    results.append(("checkpatch", not failures))
+    for f in failures:
+        print(f"FAIL {f}")
+
+    results.append(("kunit", kbuild.kunit(work)))
+
+    kernel = boot_kernel(work)
+    failures = sparse(work, kernel.parents[3])
+    results.append(("sparse", not failures))
+    for f in failures:
+        print(f"FAIL {f}")
+
+    initrd = initramfs()
+    for path in boot.scenarios():
+        failures = boot.run_scenario(kernel, initrd, boot.parse_scenario(path))
+        for f in failures:
+            print(f"FAIL boot {path.stem}: {f}")
+        results.append((f"boot {path.stem}", not failures))
+
+    passed = [n for n, ok in results if ok]
+    failed = [n for n, ok in results if not ok]
+    print(f"\n{'=' * 60}\nTESTS ({time.time() - start:.0f}s)")
+    for n, ok in results:
+        print(f"  {'ok  ' if ok else 'FAIL'}  {n}")
+    print(f"test: {len(passed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def cmd_refresh(args):
+    if bool(args.patch) != bool(args.files):
+        raise Failure("refresh takes no arguments, or a patch and the files to put in it")
+    for p in tree.refresh(args.patch, args.files):
+        print(f"updated {p}")
+
+
+def cmd_export(args):
+    repo, out = tree.export(args.out)
+    print(out)
+
+
+def main():
+    p = argparse.ArgumentParser(prog="./iso", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
+
+    s = sub.add_parser("run", help="the main job: build the patched kernel, boot it on "
+                       "emulated VT-d and show the groups")
+    s.add_argument("scenario", nargs="?", help="a scenario file (default: tests/boot/default.scn)")
+    s.add_argument("qemu", nargs=argparse.REMAINDER,
+                   help="after --: more QEMU arguments, e.g. -- -device edu,bus=rp1")
+    s.set_defaults(fn=cmd_run)
+
+    s = sub.add_parser("test", help="every test: checkpatch, KUnit, sparse, boot scenarios")
+    s.set_defaults(fn=cmd_test)
+
+    s = sub.add_parser("base", help="unpack the base tree and say where and which it is")
+    s.set_defaults(fn=cmd_base)
+    s = sub.add_parser("assemble", help="lay the series over the base, in the cache")
+    s.set_defaults(fn=cmd_assemble)
+    s = sub.add_parser("build", help="build the boot-test kernel")
+    s.set_defaults(fn=cmd_build)
+    s = sub.add_parser("kunit", help="the KUnit suites under QEMU (more kunit.py "
+                       "arguments after --)")
+    s.add_argument("kunit_args", nargs=argparse.REMAINDER)
+    s.set_defaults(fn=cmd_kunit)
+    s = sub.add_parser("boot", help="boot scenarios (all, or the files named)")
+    s.add_argument("scenario", nargs="*")
+    s.add_argument("--show", action="store_true", help="print the groups at every check")
+    s.set_defaults(fn=cmd_boot)
+    s = sub.add_parser("refresh", help="write edits made in the work tree back into "
+                       "the series (PATCH FILE...: add upstream files to a patch)")
+    s.add_argument("patch", nargs="?")
+    s.add_argument("files", nargs="*")
+    s.set_defaults(fn=cmd_refresh)
+    s = sub.add_parser("export", help="the series as git format-patch files")
+    s.add_argument("out", nargs="?", default=str(CACHE / "series"))
+    s.set_defaults(fn=cmd_export)
+    s = sub.add_parser("help", help="this message")
+    s.set_defaults(fn=lambda a: p.print_help())
+
+    args = p.parse_args()
+    if not getattr(args, "fn", None):
+        p.print_help()
+        return 2
+    if getattr(args, "qemu", None) and args.qemu[0] == "--":
+        args.qemu = args.qemu[1:]
+    if getattr(args, "kunit_args", None) and args.kunit_args[0] == "--":
+        args.kunit_args = args.kunit_args[1:]
+    try:
+        return args.fn(args) or 0
+    except Failure as e:
+        print(f"iso: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

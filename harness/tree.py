@@ -1,0 +1,325 @@
+"""The kernel trees: the pinned base, the assembled work tree, the exported series.
+
+The base is Linux 6.12.y as Debian's linux-source-6.12 package ships it,
+unpacked once into the cache, or a tree the user names with KERNEL_SRC.  The
+work tree is a copy of the base with the series applied (patches/series):
+the repository's new files laid over it and its patches to upstream files
+applied.  Re-assembling rewrites only the files whose content changes, so
+builds stay incremental, and puts back from the base every file an older
+series touched that this one does not.
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common import CACHE, REPO, Failure, log, run
+
+DEB_TARBALL = Path("/usr/src/linux-source-6.12.tar.xz")
+DEB_PACKAGE = "linux-source-6.12"
+SERIES = REPO / "patches" / "series"
+MANIFEST = ".isolation-manifest"
+BASE_STAMP = ".isolation-base"
+
+
+@dataclass
+class Change:
+    """One line of patches/series: one commit of the exported series."""
+    patch: Path
+    new_files: list = field(default_factory=list)
+
+    @property
+    def text(self):
+        return self.patch.read_text()
+
+    def message(self):
+        """The commit message: the subject, a blank line, the body."""
+        head = self.text.split("\n---\n", 1)[0]
+        m = re.match(r"Subject: (.*)\n\n?", head)
+        if not m:
+            raise Failure(f"{self.patch.name}: no 'Subject:' line at the top")
+        return m.group(1) + "\n\n" + head[m.end():].strip() + "\n"
+
+    def diff(self):
+        """The part of the patch that changes upstream files ('' if none)."""
+        text = self.text
+        i = text.find("\ndiff --git ")
+        return text[i + 1:] if i >= 0 else ""
+
+    def patched_files(self):
+        return re.findall(r"^diff --git a/(\S+) b/", self.diff(), re.M)
+
+
+def read_series():
+    changes = []
+    for n, line in enumerate(SERIES.read_text().splitlines(), 1):
+        line = line.split("#", 1)[0].split()
+        if not line:
+            continue
+        change = Change(REPO / "patches" / line[0], line[1:])
+        for f in [change.patch] + [REPO / p for p in change.new_files]:
+            if not f.is_file():
+                raise Failure(f"patches/series line {n}: {f.relative_to(REPO)} does not exist")
+        changes.append(change)
+    return changes
+
+
+@dataclass
+class Base:
+    path: Path
+    version: str   # what it is, for the record: the package version or the user's tree
+
+
+def deb_version():
+    r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", DEB_PACKAGE],
+                       capture_output=True, text=True)
+    return r.stdout.strip() if r.returncode == 0 else ""
+
+
+def kernel_version(tree):
+    mk = (Path(tree) / "Makefile").read_text()[:1000]
+    v = {k: re.search(rf"^{k} = (\S*)", mk, re.M) for k in ("VERSION", "PATCHLEVEL", "SUBLEVEL")}
+    return ".".join(m.group(1) if m else "?" for m in v.values())
+
+
+def base():
+    """The base tree, unpacking Debian's package the first time."""
+    user = os.environ.get("KERNEL_SRC")
+    if user:
+        path = Path(user).resolve()
+        if not (path / "Makefile").is_file() or not (path / "drivers/base/dd.c").is_file():
+            raise Failure(f"KERNEL_SRC={user} is not a kernel source tree")
+        version = kernel_version(path)
+        if not version.startswith("6.12."):
+            log(f"warning: KERNEL_SRC is Linux {version}; the series is made for 6.12.y")
+        return Base(path, f"{version} from {path}")
+
+    version = deb_version()
+    if not version or not DEB_TARBALL.is_file():
+        raise Failure(f"{DEB_PACKAGE} is not installed (./iso installs it; "
+                      "or set KERNEL_SRC to a 6.12 tree)")
+    top = CACHE / "base" / version
+    path = top / "linux-source-6.12"
+    if not (top / ".unpacked").exists():
+        log(f"unpacking {DEB_TARBALL} ({DEB_PACKAGE} {version}) into {top}")
+        shutil.rmtree(top, ignore_errors=True)
+        top.mkdir(parents=True)
+        run(["tar", "-xf", DEB_TARBALL, "-C", top])
+        (top / ".unpacked").write_text(version + "\n")
+    return Base(path, f"{kernel_version(path)} ({DEB_PACKAGE} {version})")
+
+
+def work_tree():
+    return CACHE / "work" / "linux"
+
+
+def _stage(changes, b, stage):
+    """Apply the series to copies of the files it touches, under @stage.
+
+    Returns the set of paths the series writes, relative to the tree."""
+    touched = set()
+    for c in changes:
+        touched.update(c.patched_files())
+    for p in touched:
+        src = b.path / p
+        if src.is_file():
+            (stage / p).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, stage / p)
+    for c in changes:
+        for p in c.new_files:
+            (stage / p).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / p, stage / p)
+        diff = c.diff()
+        if diff:
+            r = subprocess.run(["git", "apply", "--whitespace=nowarn", "-"], cwd=stage,
+                               input=diff, capture_output=True, text=True)
+            if r.returncode:
+                raise Failure(f"patch {c.patch.name} does not apply to Linux {b.version}:\n"
+                              + r.stderr.strip())
+        touched.update(c.new_files)
+    return touched
+
+
+def _same(a, b):
+    return b.is_file() and a.stat().st_size == b.stat().st_size and \
+        a.read_bytes() == b.read_bytes()
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "-"
+
+
+def _manifest(work):
+    """What the last assembly wrote: {path: digest of what it wrote}."""
+    f = work / MANIFEST
+    if not f.exists():
+        return {}
+    return dict(line.split() for line in f.read_text().splitlines() if line.strip())
+
+
+def edited_files(work):
+    """Files of the series edited in the work tree since it was assembled."""
+    return [p for p, d in _manifest(work).items() if _digest(work / p) != d]
+
+
+def assemble():
+    """Bring the work tree to base + series, touching only what changes."""
+    b = base()
+    changes = read_series()
+    work = work_tree()
+    stamp = work / BASE_STAMP
+    if not stamp.is_file() or stamp.read_text() != str(b.path) + "\n" + b.version + "\n":
+        log(f"copying the base tree (Linux {b.version}) into {work}")
+        work.mkdir(parents=True, exist_ok=True)
+        run(["rsync", "-a", "--delete", "--exclude=/.git", f"{b.path}/", f"{work}/"])
+        (work / MANIFEST).unlink(missing_ok=True)
+        stamp.write_text(str(b.path) + "\n" + b.version + "\n")
+
+    edited = edited_files(work)
+    if edited and not os.environ.get("ISOLATION_DISCARD_EDITS"):
+        raise Failure("these files were edited in the work tree since it was assembled:\n  "
+                      + "\n  ".join(edited) + "\nsave them into the series with ./iso refresh "
+                      "(or ./iso refresh PATCH FILE for a new file), or discard them with "
+                      "ISOLATION_DISCARD_EDITS=1")
+    old = set(_manifest(work))
+    with tempfile.TemporaryDirectory(prefix="isolation-stage-") as tmp:
+        stage = Path(tmp)
+        new = _stage(changes, b, stage)
+        written = 0
+        for p in sorted(new):
+            if not _same(stage / p, work / p):
+                (work / p).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(stage / p, work / p)
+                written += 1
+    for p in sorted(old - new):
+        # A file an older series touched: back to the base, or gone.
+        if (b.path / p).is_file():
+            if not _same(b.path / p, work / p):
+                shutil.copyfile(b.path / p, work / p)
+        else:
+            (work / p).unlink(missing_ok=True)
+        written += 1
+    (work / MANIFEST).write_text("".join(f"{p} {_digest(work / p)}\n" for p in sorted(new)))
+    log(f"assembled {work}: Linux {b.version} + {len(changes)} patches, "
+        f"{written} files updated")
+    return work
+
+
+def _unified(b, work, path):
+    """The diff of one upstream file, base to work tree, as git would write it."""
+    r = subprocess.run(["diff", "-up", "--label", f"a/{path}", "--label", f"b/{path}",
+                        str(b.path / path), str(work / path)],
+                       capture_output=True, text=True)
+    if r.returncode > 1:
+        raise Failure(f"diff {path}: {r.stderr.strip()}")
+    return f"diff --git a/{path} b/{path}\n" + r.stdout if r.stdout else ""
+
+
+def refresh(patch=None, files=()):
+    """Write work-tree edits of upstream files back into the series.
+
+    Without arguments, each upstream file that exactly one patch changes is
+    diffed anew against the base into that patch.  With @patch and @files,
+    those files' diffs go into @patch (to add a file to a patch); this needs
+    that no other patch changes them.  The repository's new files are copied
+    back as they are."""
+    b = base()
+    work = work_tree()
+    changes = read_series()
+    owners = {}
+    for c in changes:
+        for p in c.patched_files():
+            owners.setdefault(p, []).append(c)
+    if patch:
+        target = [c for c in changes if c.patch.name == Path(patch).name]
+        if not target:
+            raise Failure(f"{patch} is not in patches/series")
+        for p in files:
+            others = [c.patch.name for c in owners.get(p, []) if c is not target[0]]
+            if others:
+                raise Failure(f"{p} is changed by {others[0]} too: edit the patches by hand")
+            owners[p] = target
+    updated = []
+    edited = edited_files(work)
+    assembled = _manifest(work)
+    for c in changes:
+        for p in c.new_files:
+            if p not in edited:
+                continue
+            if _digest(REPO / p) != assembled.get(p):
+                raise Failure(f"{p} was edited both in the repository and in the work tree")
+            shutil.copyfile(work / p, REPO / p)
+            updated.append(p)
+        mine = sorted(p for p, o in owners.items() if o == [c])
+        shared = [p for p in c.patched_files() if len(owners[p]) > 1]
+        if any(p in edited for p in shared):
+            raise Failure(f"{', '.join(shared)}: changed by several patches; edit them by hand")
+        diff = "".join(_unified(b, work, p) for p in mine) + "".join(
+            d for d in re.split(r"(?m)^(?=diff --git )", c.diff())
+            if re.match(r"diff --git a/(\S+)", d) and re.match(r"diff --git a/(\S+)", d).group(1) in shared)
+        head = c.text.split("\n---\n", 1)[0]
+        text = head + "\n---\n" + diff
+        if text != c.text:
+            c.patch.write_text(text)
+            updated.append(c.patch.name)
+    # The work tree now matches the series: record it as assembled.
+    new = set(_manifest(work)) | set(owners) | {p for c in changes for p in c.new_files}
+    (work / MANIFEST).write_text("".join(f"{p} {_digest(work / p)}\n" for p in sorted(new)))
+    return updated
+
+
+def series_hash():
+    """A digest of everything the series consists of."""
+    h = hashlib.sha256()
+    for c in read_series():
+        h.update(c.patch.read_bytes())
+        for p in c.new_files:
+            h.update(p.encode() + b"\0" + (REPO / p).read_bytes())
+    return h.hexdigest()
+
+
+def export(out):
+    """Turn the series into a git format-patch series against the base.
+
+    Each line of patches/series becomes one commit in a git repository of
+    the base kept in the cache; the patches are written to @out."""
+    b = base()
+    changes = read_series()
+    repo = CACHE / "export" / "linux"
+    git = ["git", "-C", str(repo)]
+    stamp = repo / ".git" / "isolation-base"
+    if not stamp.is_file() or stamp.read_text() != b.version:
+        log(f"making a git repository of the base (Linux {b.version}); once, about a minute")
+        shutil.rmtree(repo, ignore_errors=True)
+        repo.mkdir(parents=True)
+        run(["rsync", "-a", "--exclude=/.git", f"{b.path}/", f"{repo}/"])
+        run(git + ["init", "-q"])
+        run(git + ["add", "-A", "-f"])
+        run(git + ["-c", "user.name=base", "-c", "user.email=base@localhost",
+                   "commit", "-q", "-m", f"Linux {b.version}"])
+        run(git + ["tag", "-f", "base"])
+        stamp.write_text(b.version)
+    run(git + ["checkout", "-q", "-f", "--detach", "base"])
+    run(git + ["clean", "-q", "-fdx"])
+    for c in changes:
+        diff = c.diff()
+        if diff:
+            r = subprocess.run(git + ["apply", "--index", "-"], input=diff,
+                               capture_output=True, text=True)
+            if r.returncode:
+                raise Failure(f"patch {c.patch.name} does not apply:\n{r.stderr.strip()}")
+        for p in c.new_files:
+            (repo / p).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(REPO / p, repo / p)
+            run(git + ["add", "-f", p])
+        run(git + ["commit", "-q", "-s", "-F", "-"], input=c.message())
+    out = Path(out).resolve()
+    shutil.rmtree(out, ignore_errors=True)
+    run(git + ["format-patch", "-q", "--cover-letter", "-o", str(out), "base..HEAD"])
+    log(f"exported {len(changes)} patches against Linux {b.version} to {out}")
+    return repo, out
