@@ -54,7 +54,7 @@ static struct device *test_device(struct kunit *test, const char *name)
  */
 static struct kernfs_node *kn_walk(struct kernfs_node *kn, const char *path)
 {
-	char buf[64], *p = buf, *name;
+	char buf[128], *p = buf, *name;
 
 	if (strscpy(buf, path, sizeof(buf)) < 0)
 		return NULL;
@@ -72,7 +72,7 @@ static struct kernfs_node *kn_walk(struct kernfs_node *kn, const char *path)
 static struct kernfs_node *group_node(struct isolation_group *group,
 				      const char *path)
 {
-	char buf[64];
+	char buf[128];
 
 	snprintf(buf, sizeof(buf), "isolation_groups/%d%s%s",
 		 isolation_group_id(group), *path ? "/" : "", path);
@@ -103,10 +103,10 @@ static bool group_has(struct isolation_group *group, const char *path)
 }
 
 /* Whether devices/<name> in @group is a link to @dev. */
-static bool group_links_to(struct isolation_group *group, const char *name,
+static bool group_links_as(struct isolation_group *group, const char *name,
 			   struct device *dev)
 {
-	char path[64];
+	char path[96];
 	struct kernfs_node *kn;
 	bool ret;
 
@@ -116,6 +116,21 @@ static bool group_links_to(struct isolation_group *group, const char *name,
 	      kn->symlink.target_kn == dev->kobj.sd;
 	kernfs_put(kn);
 	return ret;
+}
+
+/* Whether @group lists @dev under its own name. */
+static bool group_links_to(struct isolation_group *group, struct device *dev)
+{
+	return group_links_as(group, dev_name(dev), dev);
+}
+
+/* Whether @group has anything in devices/ under the name of @dev. */
+static bool group_lists_name(struct isolation_group *group, struct device *dev)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "devices/%s", dev_name(dev));
+	return group_has(group, path);
 }
 
 /* Whether @dev has an isolation_group link, to @group if that is not NULL. */
@@ -184,7 +199,7 @@ static void isolation_add_device_links_both_ways(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, dev));
 	KUNIT_EXPECT_PTR_EQ(test, dev->isolation_group, group);
-	KUNIT_EXPECT_TRUE(test, group_links_to(group, "iso-add-0", dev));
+	KUNIT_EXPECT_TRUE(test, group_links_to(group, dev));
 	KUNIT_EXPECT_TRUE(test, device_links_to(dev, group));
 }
 
@@ -196,8 +211,8 @@ static void isolation_add_several_devices(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, a));
 	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, b));
-	KUNIT_EXPECT_TRUE(test, group_links_to(group, "iso-several-a", a));
-	KUNIT_EXPECT_TRUE(test, group_links_to(group, "iso-several-b", b));
+	KUNIT_EXPECT_TRUE(test, group_links_to(group, a));
+	KUNIT_EXPECT_TRUE(test, group_links_to(group, b));
 	KUNIT_EXPECT_PTR_EQ(test, a->isolation_group, b->isolation_group);
 }
 
@@ -213,8 +228,8 @@ static void isolation_device_in_one_group_only(struct kunit *test)
 	/* The refusals changed nothing. */
 	KUNIT_EXPECT_PTR_EQ(test, dev->isolation_group, first);
 	KUNIT_EXPECT_TRUE(test, device_links_to(dev, first));
-	KUNIT_EXPECT_TRUE(test, group_links_to(first, "iso-twice-0", dev));
-	KUNIT_EXPECT_FALSE(test, group_has(second, "devices/iso-twice-0"));
+	KUNIT_EXPECT_TRUE(test, group_links_to(first, dev));
+	KUNIT_EXPECT_FALSE(test, group_lists_name(second, dev));
 }
 
 static void isolation_add_unregistered_device_refused(struct kunit *test)
@@ -226,7 +241,7 @@ static void isolation_add_unregistered_device_refused(struct kunit *test)
 	kunit_device_unregister(test, dev);
 	KUNIT_EXPECT_EQ(test, -ENODEV, isolation_group_add_device(group, dev));
 	KUNIT_EXPECT_NULL(test, dev->isolation_group);
-	KUNIT_EXPECT_FALSE(test, group_has(group, "devices/iso-gone-0"));
+	KUNIT_EXPECT_FALSE(test, group_lists_name(group, dev));
 	put_device(dev);
 }
 
@@ -239,7 +254,7 @@ static void isolation_remove_device_unlinks(struct kunit *test)
 	isolation_group_remove_device(dev);
 	KUNIT_EXPECT_NULL(test, dev->isolation_group);
 	KUNIT_EXPECT_FALSE(test, device_links_to(dev, NULL));
-	KUNIT_EXPECT_FALSE(test, group_has(group, "devices/iso-remove-0"));
+	KUNIT_EXPECT_FALSE(test, group_lists_name(group, dev));
 	/* The provider still holds the group. */
 	KUNIT_EXPECT_TRUE(test, group_has(group, "devices"));
 }
@@ -255,7 +270,7 @@ static void isolation_removed_device_can_join_again(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(second, dev));
 	KUNIT_EXPECT_PTR_EQ(test, dev->isolation_group, second);
 	KUNIT_EXPECT_TRUE(test, device_links_to(dev, second));
-	KUNIT_EXPECT_TRUE(test, group_links_to(second, "iso-rejoin-0", dev));
+	KUNIT_EXPECT_TRUE(test, group_links_to(second, dev));
 }
 
 static void isolation_remove_ungrouped_device_is_noop(struct kunit *test)
@@ -274,7 +289,7 @@ static void isolation_member_keeps_group(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, dev));
 	test_group_put(test, group);
 	/* The member's reference keeps the group, and the group in sysfs. */
-	KUNIT_EXPECT_TRUE(test, group_links_to(group, "iso-keep-0", dev));
+	KUNIT_EXPECT_TRUE(test, group_links_to(group, dev));
 	KUNIT_EXPECT_TRUE(test, device_links_to(dev, group));
 }
 
@@ -303,8 +318,8 @@ static void isolation_device_del_leaves_group(struct kunit *test)
 	get_device(dev);
 	kunit_device_unregister(test, dev);
 	KUNIT_EXPECT_NULL(test, dev->isolation_group);
-	KUNIT_EXPECT_FALSE(test, group_has(group, "devices/iso-del-0"));
-	KUNIT_EXPECT_TRUE(test, group_links_to(group, "iso-del-1", other));
+	KUNIT_EXPECT_FALSE(test, group_lists_name(group, dev));
+	KUNIT_EXPECT_TRUE(test, group_links_to(group, other));
 	put_device(dev);
 }
 
@@ -325,21 +340,24 @@ static void isolation_same_name_members_both_linked(struct kunit *test)
 {
 	struct isolation_group *group = test_group_alloc(test);
 	struct device *kdev = test_device(test, "iso-dup-0");
-	struct device *rdev = root_device_register("iso-dup-0");
+	struct device *rdev = root_device_register(dev_name(kdev));
+	char suffixed[96];
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, rdev);
 	KUNIT_ASSERT_EQ(test, 0,
 			kunit_add_action_or_reset(test,
 						  root_device_unregister_action,
 						  rdev));
+	snprintf(suffixed, sizeof(suffixed), "%s.0", dev_name(kdev));
+
 	KUNIT_EXPECT_EQ(test, 0, isolation_group_add_device(group, kdev));
 	KUNIT_EXPECT_EQ(test, 0, isolation_group_add_device(group, rdev));
-	KUNIT_EXPECT_TRUE(test, group_links_to(group, "iso-dup-0", kdev));
-	KUNIT_EXPECT_TRUE(test, group_links_to(group, "iso-dup-0.0", rdev));
+	KUNIT_EXPECT_TRUE(test, group_links_to(group, kdev));
+	KUNIT_EXPECT_TRUE(test, group_links_as(group, suffixed, rdev));
 
 	kunit_release_action(test, root_device_unregister_action, rdev);
-	KUNIT_EXPECT_FALSE(test, group_has(group, "devices/iso-dup-0.0"));
-	KUNIT_EXPECT_TRUE(test, group_links_to(group, "iso-dup-0", kdev));
+	KUNIT_EXPECT_FALSE(test, group_links_as(group, suffixed, rdev));
+	KUNIT_EXPECT_TRUE(test, group_links_to(group, kdev));
 }
 
 static struct kunit_case isolation_group_test_cases[] = {
