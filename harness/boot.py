@@ -334,17 +334,23 @@ def check_report(r, expect, named):
     errors = []
     if not r.core:
         errors.append("/sys/kernel/isolation_groups is missing: the isolation core did not start")
+    def fmt(g):
+        return "{" + " ".join(sorted(g)) + "}"
+
     for kind, groups in (("iommu", r.iommu), ("isolation", r.isolation)):
         want = [frozenset(w) for k, w, _ in expect if k == kind]
         if not want:
             continue
-        mentioned = frozenset().union(*want)
-        have = r.partition(groups, mentioned)
+        # Every device the scenario names, grouped as the guest has it.
+        have = r.partition(groups, named)
         for g in want:
             if g not in have:
-                found = [sorted(h) for h in have if h & g]
-                errors.append(f"expected {kind} group {{{' '.join(sorted(g))}}}, found "
-                              + (", ".join("{" + " ".join(f) + "}" for f in found) or "none"))
+                found = [h for h in have if h & g]
+                errors.append(f"expected {kind} group {fmt(g)}, found "
+                              + (", ".join(map(fmt, found)) or "none"))
+        for h in have:
+            if h not in want and not any(h & g for g in want):
+                errors.append(f"unexpected {kind} group {fmt(h)}")
     by_id = {v: k for k, v in r.ids.items()}
     for kind, words, _ in expect:
         if kind == "driver":

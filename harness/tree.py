@@ -210,66 +210,88 @@ def assemble():
     return work
 
 
-def _unified(b, work, path):
-    """The diff of one upstream file, base to work tree, as git would write it."""
+def _unified(old, new, path):
+    """The diff of one file, @old to @new, as git would write it for @path."""
     r = subprocess.run(["diff", "-up", "--label", f"a/{path}", "--label", f"b/{path}",
-                        str(b.path / path), str(work / path)],
+                        str(old), str(new)],
                        capture_output=True, text=True)
     if r.returncode > 1:
         raise Failure(f"diff {path}: {r.stderr.strip()}")
     return f"diff --git a/{path} b/{path}\n" + r.stdout if r.stdout else ""
 
 
-def refresh(patch=None, files=()):
-    """Write work-tree edits of upstream files back into the series.
+def _sections(diff):
+    """{path: section} of a diff, one section per file."""
+    out = {}
+    for sec in re.split(r"(?m)^(?=diff --git )", diff):
+        m = re.match(r"diff --git a/(\S+) ", sec)
+        if m:
+            out[m.group(1)] = sec
+    return out
 
-    Without arguments, each upstream file that exactly one patch changes is
-    diffed anew against the base into that patch.  With @patch and @files,
-    those files' diffs go into @patch (to add a file to a patch); this needs
-    that no other patch changes them.  The repository's new files are copied
-    back as they are."""
+
+def refresh(patch=None, files=()):
+    """Write work-tree edits back into the series.
+
+    An edited upstream file's diff goes into the last patch that changes it,
+    taken against the tree as the patches before that one leave it.  With
+    @patch and @files, those files' diffs go into @patch, which must be the
+    last patch to change them (this adds a file to a patch).  Edited new
+    files are copied back to the repository."""
     b = base()
     work = work_tree()
     changes = read_series()
-    owners = {}
-    for c in changes:
+    edited = set(edited_files(work))
+    assembled = _manifest(work)
+    new_files = {p for c in changes for p in c.new_files}
+    updated = []
+
+    for p in sorted(edited & new_files):
+        if _digest(REPO / p) != assembled.get(p):
+            raise Failure(f"{p} was edited both in the repository and in the work tree")
+        shutil.copyfile(work / p, REPO / p)
+        updated.append(p)
+
+    last = {}
+    for i, c in enumerate(changes):
         for p in c.patched_files():
-            owners.setdefault(p, []).append(c)
+            last[p] = i
+    targets = {p: last[p] for p in edited - new_files if p in last}
     if patch:
-        target = [c for c in changes if c.patch.name == Path(patch).name]
-        if not target:
+        idx = [i for i, c in enumerate(changes) if c.patch.name == Path(patch).name]
+        if not idx:
             raise Failure(f"{patch} is not in patches/series")
         for p in files:
-            others = [c.patch.name for c in owners.get(p, []) if c is not target[0]]
-            if others:
-                raise Failure(f"{p} is changed by {others[0]} too: edit the patches by hand")
-            owners[p] = target
-    updated = []
-    edited = edited_files(work)
-    assembled = _manifest(work)
-    for c in changes:
-        for p in c.new_files:
-            if p not in edited:
-                continue
-            if _digest(REPO / p) != assembled.get(p):
-                raise Failure(f"{p} was edited both in the repository and in the work tree")
-            shutil.copyfile(work / p, REPO / p)
-            updated.append(p)
-        mine = sorted(p for p, o in owners.items() if o == [c])
-        shared = [p for p in c.patched_files() if len(owners[p]) > 1]
-        if any(p in edited for p in shared):
-            raise Failure(f"{', '.join(shared)}: changed by several patches; edit them by hand")
-        diff = "".join(_unified(b, work, p) for p in mine) + "".join(
-            d for d in re.split(r"(?m)^(?=diff --git )", c.diff())
-            if re.match(r"diff --git a/(\S+)", d) and re.match(r"diff --git a/(\S+)", d).group(1) in shared)
+            if p in new_files:
+                raise Failure(f"{p} is a new file of the series, not an upstream file")
+            if last.get(p, -1) > idx[0]:
+                raise Failure(f"{p} is changed by a later patch, "
+                              f"{changes[last[p]].patch.name}: refresh that one")
+            targets[p] = idx[0]
+
+    for i in sorted(set(targets.values())):
+        c = changes[i]
+        mine = sorted(p for p, t in targets.items() if t == i)
+        with tempfile.TemporaryDirectory(prefix="isolation-refresh-") as tmp:
+            before = Path(tmp)
+            _stage(changes[:i], b, before)
+            sections = _sections(c.diff())
+            for p in mine:
+                src = before / p if (before / p).exists() else b.path / p
+                d = _unified(src, work / p, p)
+                if d:
+                    sections[p] = d
+                else:
+                    sections.pop(p, None)
         head = c.text.split("\n---\n", 1)[0]
-        text = head + "\n---\n" + diff
+        text = head + "\n---\n" + "".join(sections[p] for p in sorted(sections))
         if text != c.text:
             c.patch.write_text(text)
             updated.append(c.patch.name)
+
     # The work tree now matches the series: record it as assembled.
-    new = set(_manifest(work)) | set(owners) | {p for c in changes for p in c.new_files}
-    (work / MANIFEST).write_text("".join(f"{p} {_digest(work / p)}\n" for p in sorted(new)))
+    paths = set(assembled) | set(last) | set(targets) | new_files
+    (work / MANIFEST).write_text("".join(f"{p} {_digest(work / p)}\n" for p in sorted(paths)))
     return updated
 
 
