@@ -11,26 +11,48 @@
  * of links to its members, and each member gets an "isolation_group" link
  * back to its group.
  *
- * Locking:
+ * A manager, such as VFIO, takes whole groups.  While it holds a group, the
+ * group's devices may only bind to the manager's drivers or to compatible
+ * drivers, which do no DMA of their own (device_driver.isolation_compatible);
+ * any other driver is foreign.  The group is "locked" when no member is
+ * bound to a foreign driver, "managed" while one still is, and "unmanaged"
+ * without a manager.  The state is not stored but derived from the manager
+ * and group->foreign, the number of members on foreign drivers, which moves
+ * only where a binding is committed or undone (isolation_device_bind(),
+ * isolation_device_unbind(), both under the device lock) and where members
+ * come and go, so asking for it costs no walk over the members.
  *
- * group->mutex protects the group's member list.  dev->isolation_group
- * only changes with device_lock(dev) held and then group->mutex, so
- * whoever holds either of them reads a stable value.  The order is always
- * the device lock first, then the group mutex; nothing here calls back
- * into the driver core while holding a group mutex.
+ * Locking, from the outside in:
+ *
+ *   device_lock(dev)  >  group->mutex  >  isolation_lock
+ *
+ * group->mutex protects the group's members, what each is bound to, its
+ * manager and foreign count.  dev->isolation_group only changes with the
+ * device lock and then the group mutex held, so whoever holds either reads
+ * a stable value; others use isolation_group_get_from_dev().
+ * isolation_lock protects the registries: the providers and the groups of
+ * each, the managers and the drivers and groups of each; nothing is taken
+ * under it.  No lock of this file is held while calling into the driver
+ * core to bind or unbind: claims and releases mark the group busy instead.
  *
  * Lifetime:
  *
  * group->users counts the provider's reference from isolation_group_alloc(),
- * one reference per member and one per isolation_group_get().  The last put
- * takes the group out of sysfs at once, so that a user never sees an empty
- * group nobody owns; the memory goes with the kobject's last reference.  A
- * device leaves its group at the latest in device_del(), so a group never
- * points to a device that is gone.
+ * one per member, one for the manager that holds the group, and one per
+ * isolation_group_get().  The last put takes the group out of sysfs at
+ * once, so that a user never sees an empty group nobody owns; the memory
+ * goes with the kobject's last reference, after an RCU grace period for
+ * the lockless readers of dev->isolation_group.  A device leaves its group
+ * at the latest in device_del(), so a group never points to a device that
+ * is gone.
  */
 
 #define pr_fmt(fmt) "isolation: " fmt
 
+#include <kunit/static_stub.h>
+#include <kunit/visibility.h>
+#include <linux/capability.h>
+#include <linux/ctype.h>
 #include <linux/device.h>
 #include <linux/idr.h>
 #include <linux/init.h>
@@ -38,8 +60,11 @@
 #include <linux/kobject.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/sysfs.h>
 
 #include "base.h"
@@ -48,15 +73,33 @@ struct isolation_group {
 	struct kobject kobj;
 	struct kobject *devices_kobj;
 	struct kref users;
-	struct mutex mutex;		/* protects devices */
-	struct list_head devices;	/* of struct isolation_member */
+	struct rcu_head rcu;
 	int id;
+
+	struct mutex mutex;
+	struct list_head devices;	/* of struct isolation_member */
+	struct isolation_manager *manager;
+	unsigned int foreign;		/* members on foreign drivers */
+	bool busy;			/* a claim or release is running */
+
+	/* isolation_lock */
+	struct isolation_provider *provider;	/* NULL once unregistered */
+	struct list_head provider_node;
+	struct list_head manager_node;
 };
 
 struct isolation_member {
 	struct list_head list;
 	struct device *dev;
+	/* The driver the device is bound to, as the bind hooks saw it. */
+	const struct device_driver *driver;
 	char *link_name;		/* the member's name in devices/ */
+	char *reason;
+};
+
+struct isolation_manager_driver {
+	struct list_head node;
+	const struct device_driver *drv;
 };
 
 #define ISOLATION_GROUP_LINK	"isolation_group"
@@ -64,37 +107,332 @@ struct isolation_member {
 /* A bound on renames when two members share a name (different buses). */
 #define ISOLATION_MAX_LINK_RETRIES	64
 
+/* The longest manager name that a write to the "manager" file accepts. */
+#define ISOLATION_MANAGER_NAME_MAX	32
+
+static DEFINE_MUTEX(isolation_lock);
+static LIST_HEAD(isolation_providers);
+static LIST_HEAD(isolation_managers);
 static struct kset *isolation_groups_kset;
 static DEFINE_IDA(isolation_group_ida);
 
-static void isolation_group_release(struct kobject *kobj)
+static const char * const isolation_state_names[] = {
+	[ISOLATION_GROUP_UNMANAGED] = "unmanaged",
+	[ISOLATION_GROUP_MANAGED] = "managed",
+	[ISOLATION_GROUP_LOCKED] = "locked",
+};
+
+#define to_isolation_group(k) container_of(k, struct isolation_group, kobj)
+
+/* --- providers ----------------------------------------------------------- */
+
+/**
+ * isolation_provider_register - make a provider known to the isolation core
+ * @prov: the provider, with its name set; it stays in use until
+ *	  isolation_provider_unregister() returns
+ *
+ * Return: 0, or -EINVAL without a name.
+ */
+int isolation_provider_register(struct isolation_provider *prov)
 {
-	struct isolation_group *group =
-		container_of(kobj, struct isolation_group, kobj);
+	if (!prov->name || !*prov->name)
+		return -EINVAL;
+
+	INIT_LIST_HEAD(&prov->groups);
+	mutex_lock(&isolation_lock);
+	list_add_tail(&prov->node, &isolation_providers);
+	mutex_unlock(&isolation_lock);
+	pr_info("provider %s registered\n", prov->name);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(isolation_provider_register);
+
+static void isolation_group_remove_all(struct isolation_group *group);
+
+/**
+ * isolation_provider_unregister - take a provider out, and its devices with it
+ * @prov: a registered provider
+ *
+ * Every device leaves the provider's groups, whose "provider" file then
+ * reads empty: nothing is isolated by a provider that is gone.  A group
+ * that a manager holds stays, empty, until the manager lets it go.  The
+ * provider still drops its own references to its groups.
+ *
+ * Context: process context, may sleep.  The provider must not add devices
+ * while it unregisters.
+ */
+void isolation_provider_unregister(struct isolation_provider *prov)
+{
+	struct isolation_group *group;
+
+	mutex_lock(&isolation_lock);
+	list_del(&prov->node);
+	mutex_unlock(&isolation_lock);
+
+	for (;;) {
+		mutex_lock(&isolation_lock);
+		group = list_first_entry_or_null(&prov->groups,
+						 struct isolation_group,
+						 provider_node);
+		if (group) {
+			list_del_init(&group->provider_node);
+			group->provider = NULL;
+			isolation_group_get(group);
+		}
+		mutex_unlock(&isolation_lock);
+		if (!group)
+			break;
+		isolation_group_remove_all(group);
+		isolation_group_put(group);
+	}
+	pr_info("provider %s unregistered\n", prov->name);
+}
+EXPORT_SYMBOL_GPL(isolation_provider_unregister);
+
+/* --- managers and their drivers ------------------------------------------ */
+
+/* Whether @drv is one of @mgr's drivers. */
+static bool isolation_manager_owns(struct isolation_manager *mgr,
+				   const struct device_driver *drv)
+{
+	struct isolation_manager_driver *md;
+	bool ret = false;
+
+	mutex_lock(&isolation_lock);
+	list_for_each_entry(md, &mgr->drivers, node) {
+		if (md->drv == drv) {
+			ret = true;
+			break;
+		}
+	}
+	mutex_unlock(&isolation_lock);
+	return ret;
+}
+
+/* Whether a device bound to @drv keeps a group held by @mgr from locking. */
+static bool isolation_driver_foreign(struct isolation_manager *mgr,
+				     const struct device_driver *drv)
+{
+	return drv && !drv->isolation_compatible &&
+	       !isolation_manager_owns(mgr, drv);
+}
+
+/**
+ * isolation_manager_register - make a manager known to the isolation core
+ * @mgr: the manager, with its name and ops set
+ *
+ * Return: 0; -EINVAL without a name or ops, -EEXIST if another manager has
+ * the name.
+ */
+int isolation_manager_register(struct isolation_manager *mgr)
+{
+	struct isolation_manager *m;
+	int ret = 0;
+
+	if (!mgr->name || !*mgr->name || !mgr->ops ||
+	    strlen(mgr->name) > ISOLATION_MANAGER_NAME_MAX)
+		return -EINVAL;
+
+	INIT_LIST_HEAD(&mgr->drivers);
+	INIT_LIST_HEAD(&mgr->groups);
+	mutex_lock(&isolation_lock);
+	list_for_each_entry(m, &isolation_managers, node) {
+		if (!strcmp(m->name, mgr->name)) {
+			ret = -EEXIST;
+			goto out;
+		}
+	}
+	list_add_tail(&mgr->node, &isolation_managers);
+out:
+	mutex_unlock(&isolation_lock);
+	if (!ret)
+		pr_info("manager %s registered\n", mgr->name);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(isolation_manager_register);
+
+/**
+ * isolation_manager_unregister - take a manager out, letting its groups go
+ * @mgr: a registered manager
+ *
+ * Each group the manager holds is left unmanaged, as by
+ * isolation_group_clear_manager(): devices stay bound to the manager's
+ * drivers until those are unregistered, and host drivers may bind again.
+ *
+ * Context: process context, may sleep.  The manager must not set itself on
+ * groups while it unregisters.
+ */
+void isolation_manager_unregister(struct isolation_manager *mgr)
+{
+	struct isolation_manager_driver *md, *tmp;
+	struct isolation_group *group;
+
+	mutex_lock(&isolation_lock);
+	list_del_init(&mgr->node);
+	mutex_unlock(&isolation_lock);
+
+	for (;;) {
+		mutex_lock(&isolation_lock);
+		group = list_first_entry_or_null(&mgr->groups,
+						 struct isolation_group,
+						 manager_node);
+		if (group)
+			isolation_group_get(group);
+		mutex_unlock(&isolation_lock);
+		if (!group)
+			break;
+		isolation_group_clear_manager(group, mgr);
+		isolation_group_put(group);
+	}
+
+	mutex_lock(&isolation_lock);
+	list_for_each_entry_safe(md, tmp, &mgr->drivers, node) {
+		list_del(&md->node);
+		kfree(md);
+	}
+	mutex_unlock(&isolation_lock);
+	pr_info("manager %s unregistered\n", mgr->name);
+}
+EXPORT_SYMBOL_GPL(isolation_manager_unregister);
+
+static void isolation_group_recount(struct isolation_group *group);
+
+/* Count anew, in every group @mgr holds, the members on foreign drivers. */
+static void isolation_manager_recount(struct isolation_manager *mgr)
+{
+	struct isolation_group *group, **groups;
+	unsigned int i, n = 0;
+
+	mutex_lock(&isolation_lock);
+	list_for_each_entry(group, &mgr->groups, manager_node)
+		n++;
+	groups = kcalloc(n, sizeof(*groups), GFP_KERNEL);
+	n = 0;
+	if (groups)
+		list_for_each_entry(group, &mgr->groups, manager_node)
+			groups[n++] = isolation_group_get(group);
+	mutex_unlock(&isolation_lock);
+
+	for (i = 0; i < n; i++) {
+		mutex_lock(&groups[i]->mutex);
+		isolation_group_recount(groups[i]);
+		mutex_unlock(&groups[i]->mutex);
+		isolation_group_put(groups[i]);
+	}
+	kfree(groups);
+}
+
+/**
+ * isolation_manager_add_driver - let a manager's groups bind to a driver
+ * @mgr: a registered manager
+ * @drv: one of the manager's drivers
+ *
+ * Devices of the groups @mgr holds may bind to @drv.  Drivers that do no
+ * DMA of their own need not be added: they set isolation_compatible.
+ *
+ * Context: process context, may sleep.
+ * Return: 0, or -ENOMEM.
+ */
+int isolation_manager_add_driver(struct isolation_manager *mgr,
+				 const struct device_driver *drv)
+{
+	struct isolation_manager_driver *md;
+
+	md = kzalloc(sizeof(*md), GFP_KERNEL);
+	if (!md)
+		return -ENOMEM;
+	md->drv = drv;
+
+	mutex_lock(&isolation_lock);
+	list_add_tail(&md->node, &mgr->drivers);
+	mutex_unlock(&isolation_lock);
+	/* Devices already on @drv no longer count against a lock. */
+	isolation_manager_recount(mgr);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(isolation_manager_add_driver);
+
+/**
+ * isolation_manager_remove_driver - take a driver from a manager
+ * @mgr: a registered manager
+ * @drv: a driver added with isolation_manager_add_driver()
+ *
+ * A group of @mgr with a device still bound to @drv is no longer locked.
+ *
+ * Context: process context, may sleep.
+ */
+void isolation_manager_remove_driver(struct isolation_manager *mgr,
+				     const struct device_driver *drv)
+{
+	struct isolation_manager_driver *md, *found = NULL;
+
+	mutex_lock(&isolation_lock);
+	list_for_each_entry(md, &mgr->drivers, node) {
+		if (md->drv == drv) {
+			list_del(&md->node);
+			found = md;
+			break;
+		}
+	}
+	mutex_unlock(&isolation_lock);
+	kfree(found);
+	if (found)
+		isolation_manager_recount(mgr);
+}
+EXPORT_SYMBOL_GPL(isolation_manager_remove_driver);
+
+/*
+ * Find a registered manager by name and pin its module, for a write to a
+ * group's "manager" file.  Undo with module_put(mgr->owner).
+ */
+static struct isolation_manager *isolation_manager_find_get(const char *name)
+{
+	struct isolation_manager *mgr;
+
+	mutex_lock(&isolation_lock);
+	list_for_each_entry(mgr, &isolation_managers, node) {
+		if (!strcmp(mgr->name, name) && try_module_get(mgr->owner))
+			goto out;
+	}
+	mgr = NULL;
+out:
+	mutex_unlock(&isolation_lock);
+	return mgr;
+}
+
+/* --- groups -------------------------------------------------------------- */
+
+static void isolation_group_free_rcu(struct rcu_head *rcu)
+{
+	kfree(container_of(rcu, struct isolation_group, rcu));
+}
+
+static void isolation_group_kobj_release(struct kobject *kobj)
+{
+	struct isolation_group *group = to_isolation_group(kobj);
 
 	ida_free(&isolation_group_ida, group->id);
 	mutex_destroy(&group->mutex);
-	kfree(group);
+	/* Lockless readers of dev->isolation_group may still look at it. */
+	call_rcu(&group->rcu, isolation_group_free_rcu);
 }
 
-static const struct kobj_type isolation_group_ktype = {
-	.sysfs_ops = &kobj_sysfs_ops,
-	.release = isolation_group_release,
-};
+static const struct kobj_type isolation_group_ktype;
 
 /**
  * isolation_group_alloc - allocate a new, empty isolation group
+ * @prov: the registered provider the group belongs to
  *
- * Called by a provider.  The group appears at once in sysfs as
- * /sys/kernel/isolation_groups/<id>/.  The caller holds the only
- * reference; each device added takes one more, so the group lives as long
- * as it has members or the caller keeps its reference, whichever is longer.
+ * The group appears at once in sysfs as /sys/kernel/isolation_groups/<id>/.
+ * The caller holds the only reference; each device added takes one more,
+ * so the group lives as long as it has members or the caller keeps its
+ * reference, whichever is longer.
  *
  * Context: process context, may sleep.
  * Return: the new group, or an ERR_PTR(): -ENOMEM, or -ENODEV when the
  * isolation core failed to initialise.
  */
-struct isolation_group *isolation_group_alloc(void)
+struct isolation_group *isolation_group_alloc(struct isolation_provider *prov)
 {
 	struct isolation_group *group;
 	int ret;
@@ -115,6 +453,7 @@ struct isolation_group *isolation_group_alloc(void)
 	kref_init(&group->users);
 	mutex_init(&group->mutex);
 	INIT_LIST_HEAD(&group->devices);
+	INIT_LIST_HEAD(&group->manager_node);
 
 	group->kobj.kset = isolation_groups_kset;
 	ret = kobject_init_and_add(&group->kobj, &isolation_group_ktype, NULL,
@@ -132,8 +471,13 @@ struct isolation_group *isolation_group_alloc(void)
 		return ERR_PTR(-ENOMEM);
 	}
 
+	mutex_lock(&isolation_lock);
+	group->provider = prov;
+	list_add_tail(&group->provider_node, &prov->groups);
+	mutex_unlock(&isolation_lock);
+
 	kobject_uevent(&group->kobj, KOBJ_ADD);
-	pr_debug("isolation group %d allocated\n", group->id);
+	pr_debug("group %d allocated by %s\n", group->id, prov->name);
 	return group;
 }
 EXPORT_SYMBOL_GPL(isolation_group_alloc);
@@ -157,7 +501,11 @@ static void isolation_group_last_put(struct kref *kref)
 	struct isolation_group *group =
 		container_of(kref, struct isolation_group, users);
 
-	pr_debug("isolation group %d released\n", group->id);
+	pr_debug("group %d released\n", group->id);
+	mutex_lock(&isolation_lock);
+	if (group->provider)
+		list_del(&group->provider_node);
+	mutex_unlock(&isolation_lock);
 	/*
 	 * Remove the directories now rather than in the release callback,
 	 * which CONFIG_DEBUG_KOBJECT_RELEASE may delay: a group without
@@ -197,6 +545,145 @@ int isolation_group_id(struct isolation_group *group)
 	return group->id;
 }
 EXPORT_SYMBOL_GPL(isolation_group_id);
+
+/**
+ * isolation_group_get_from_dev - the group of a device, with a reference
+ * @dev: any device
+ *
+ * Safe without the device lock: a group that is being freed is not
+ * returned.
+ *
+ * Return: the group, to be put with isolation_group_put(), or NULL if the
+ * device is in no group.
+ */
+struct isolation_group *isolation_group_get_from_dev(struct device *dev)
+{
+	struct isolation_group *group;
+
+	rcu_read_lock();
+	group = READ_ONCE(dev->isolation_group);
+	if (group && !kref_get_unless_zero(&group->users))
+		group = NULL;
+	rcu_read_unlock();
+	return group;
+}
+EXPORT_SYMBOL_GPL(isolation_group_get_from_dev);
+
+static enum isolation_group_state
+__isolation_group_state(struct isolation_group *group)
+{
+	lockdep_assert_held(&group->mutex);
+
+	if (!group->manager)
+		return ISOLATION_GROUP_UNMANAGED;
+	return group->foreign ? ISOLATION_GROUP_MANAGED : ISOLATION_GROUP_LOCKED;
+}
+
+/**
+ * isolation_group_state - whether a group is unmanaged, managed or locked
+ * @group: the group; the caller holds a reference
+ *
+ * Return: the state at the time of the call.  Only the manager that holds
+ * a group can rely on it staying locked: no foreign driver can bind until
+ * the manager lets the group go.
+ */
+enum isolation_group_state isolation_group_state(struct isolation_group *group)
+{
+	enum isolation_group_state state;
+
+	mutex_lock(&group->mutex);
+	state = __isolation_group_state(group);
+	mutex_unlock(&group->mutex);
+	return state;
+}
+EXPORT_SYMBOL_GPL(isolation_group_state);
+
+static void isolation_notify(struct isolation_manager *mgr,
+			     struct isolation_group *group, struct device *dev,
+			     enum isolation_event event)
+{
+	lockdep_assert_held(&group->mutex);
+
+	if (mgr && mgr->ops->notify)
+		mgr->ops->notify(mgr, group, dev, event);
+}
+
+/* Tell userspace the group's new state.  The KUnit suite stubs it. */
+VISIBLE_IF_KUNIT void isolation_group_uevent(struct isolation_group *group,
+					     enum isolation_group_state state)
+{
+	char env[48];
+	char *envp[] = { env, NULL };
+
+	KUNIT_STATIC_STUB_REDIRECT(isolation_group_uevent, group, state);
+
+	snprintf(env, sizeof(env), "ISOLATION_GROUP_STATE=%s",
+		 isolation_state_names[state]);
+	kobject_uevent_env(&group->kobj, KOBJ_CHANGE, envp);
+}
+EXPORT_SYMBOL_IF_KUNIT(isolation_group_uevent);
+
+/*
+ * Tell userspace and the manager if the state moved from @old.  @mgr is the
+ * manager to tell, which is the one that just let go on a clear.
+ */
+static void isolation_group_changed(struct isolation_group *group,
+				    enum isolation_group_state old,
+				    struct isolation_manager *mgr)
+{
+	enum isolation_group_state new = __isolation_group_state(group);
+
+	if (new == old)
+		return;
+
+	pr_info("group %d: %s -> %s\n", group->id, isolation_state_names[old],
+		isolation_state_names[new]);
+	isolation_group_uevent(group, new);
+
+	if (new == ISOLATION_GROUP_LOCKED)
+		isolation_notify(mgr, group, NULL, ISOLATION_GROUP_LOCKED_EVENT);
+	else if (old == ISOLATION_GROUP_LOCKED)
+		isolation_notify(mgr, group, NULL,
+				 ISOLATION_GROUP_UNLOCKED_EVENT);
+}
+
+/* The number of members on drivers foreign to the group's manager. */
+static unsigned int isolation_group_count_foreign(struct isolation_group *group)
+{
+	struct isolation_member *member;
+	unsigned int n = 0;
+
+	lockdep_assert_held(&group->mutex);
+
+	if (group->manager)
+		list_for_each_entry(member, &group->devices, list)
+			if (isolation_driver_foreign(group->manager,
+						     member->driver))
+				n++;
+	return n;
+}
+
+/* Count anew, after the manager's drivers changed. */
+static void isolation_group_recount(struct isolation_group *group)
+{
+	enum isolation_group_state old = __isolation_group_state(group);
+
+	group->foreign = isolation_group_count_foreign(group);
+	isolation_group_changed(group, old, group->manager);
+}
+
+static struct isolation_member *
+isolation_group_find_member(struct isolation_group *group, struct device *dev)
+{
+	struct isolation_member *member;
+
+	lockdep_assert_held(&group->mutex);
+
+	list_for_each_entry(member, &group->devices, list)
+		if (member->dev == dev)
+			return member;
+	return NULL;
+}
 
 /*
  * Link the member into devices/ under its device's name.  Two members can
@@ -240,25 +727,46 @@ static void isolation_member_unlink(struct isolation_group *group,
 	kfree(member->link_name);
 }
 
+static void isolation_member_free(struct isolation_member *member)
+{
+	kfree(member->reason);
+	kfree(member);
+}
+
+/* Whether the group can take members: its provider is still there. */
+static bool isolation_group_has_provider(struct isolation_group *group)
+{
+	bool ret;
+
+	mutex_lock(&isolation_lock);
+	ret = group->provider;
+	mutex_unlock(&isolation_lock);
+	return ret;
+}
+
 /**
  * isolation_group_add_device - make a device a member of a group
  * @group: the group; the caller holds a reference
  * @dev: a registered device that is in no isolation group
+ * @reason: why @dev is in this group, for the group's "reason" file, e.g.
+ *	    "behind PCIe-to-PCI bridge 0000:03:00.0"; copied
  *
- * Called by a provider, typically when the device is added to its bus.
- * The device takes its own reference on the group, which it drops when it
- * leaves: through isolation_group_remove_device(), or at the latest when
- * it is deleted.
+ * Called by the group's provider, typically when the device is added to
+ * its bus.  The device takes its own reference on the group, which it drops
+ * when it leaves: through isolation_group_remove_device(), or at the latest
+ * when it is deleted.  If a manager holds the group, the device can only
+ * bind to the manager's drivers from now on, and the manager is told.
  *
  * Context: process context, may sleep.  Takes the device lock of @dev, so
  * the caller must not hold it.
  * Return: 0 on success; -EBUSY if @dev is already in a group, -ENODEV if
- * it is not registered or being deleted, -ENOMEM, or an error from sysfs.
- * On failure nothing has changed.
+ * it is not registered or being deleted or the group's provider is gone,
+ * -ENOMEM, or an error from sysfs.  On failure nothing has changed.
  */
 int isolation_group_add_device(struct isolation_group *group,
-			       struct device *dev)
+			       struct device *dev, const char *reason)
 {
+	enum isolation_group_state old;
 	struct isolation_member *member;
 	int ret;
 
@@ -266,6 +774,11 @@ int isolation_group_add_device(struct isolation_group *group,
 	if (!member)
 		return -ENOMEM;
 	member->dev = dev;
+	member->reason = kstrdup(reason ?: "", GFP_KERNEL);
+	if (!member->reason) {
+		kfree(member);
+		return -ENOMEM;
+	}
 
 	device_lock(dev);
 	if (dev->isolation_group) {
@@ -281,6 +794,12 @@ int isolation_group_add_device(struct isolation_group *group,
 			group->id);
 		goto out_unlock;
 	}
+	if (!isolation_group_has_provider(group)) {
+		ret = -ENODEV;
+		dev_err(dev, "cannot join isolation group %d: its provider is gone\n",
+			group->id);
+		goto out_unlock;
+	}
 
 	ret = isolation_member_link(group, member);
 	if (ret) {
@@ -291,46 +810,42 @@ int isolation_group_add_device(struct isolation_group *group,
 
 	isolation_group_get(group);
 	mutex_lock(&group->mutex);
+	old = __isolation_group_state(group);
+	member->driver = dev->driver;
 	list_add_tail(&member->list, &group->devices);
-	dev->isolation_group = group;
+	WRITE_ONCE(dev->isolation_group, group);
+	if (group->manager &&
+	    isolation_driver_foreign(group->manager, member->driver))
+		group->foreign++;
+	isolation_notify(group->manager, group, dev, ISOLATION_DEVICE_ADDED);
+	isolation_group_changed(group, old, group->manager);
 	mutex_unlock(&group->mutex);
 	device_unlock(dev);
 
-	dev_info(dev, "added to isolation group %d\n", group->id);
+	dev_info(dev, "added to isolation group %d: %s\n", group->id,
+		 member->reason);
 	return 0;
 
 out_unlock:
 	device_unlock(dev);
-	kfree(member);
+	isolation_member_free(member);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(isolation_group_add_device);
-
-static struct isolation_member *
-isolation_group_find_member(struct isolation_group *group, struct device *dev)
-{
-	struct isolation_member *member;
-
-	lockdep_assert_held(&group->mutex);
-
-	list_for_each_entry(member, &group->devices, list)
-		if (member->dev == dev)
-			return member;
-	return NULL;
-}
 
 /**
  * isolation_group_remove_device - take a device out of its group
  * @dev: the device; nothing happens if it is in no group
  *
- * Drops the reference the device held on its group, which frees the group
- * if that was the last one.
+ * The device keeps its driver.  It drops the reference it held on its
+ * group, which frees the group if that was the last one.
  *
  * Context: process context, may sleep.  Takes the device lock of @dev, so
  * the caller must not hold it.
  */
 void isolation_group_remove_device(struct device *dev)
 {
+	enum isolation_group_state old;
 	struct isolation_group *group;
 	struct isolation_member *member;
 
@@ -342,9 +857,15 @@ void isolation_group_remove_device(struct device *dev)
 	}
 
 	mutex_lock(&group->mutex);
+	old = __isolation_group_state(group);
 	member = isolation_group_find_member(group, dev);
 	list_del(&member->list);
-	dev->isolation_group = NULL;
+	WRITE_ONCE(dev->isolation_group, NULL);
+	if (group->manager &&
+	    isolation_driver_foreign(group->manager, member->driver))
+		group->foreign--;
+	isolation_notify(group->manager, group, dev, ISOLATION_DEVICE_REMOVED);
+	isolation_group_changed(group, old, group->manager);
 	mutex_unlock(&group->mutex);
 
 	/* Under the device lock, so a new add cannot meet the old links. */
@@ -352,10 +873,235 @@ void isolation_group_remove_device(struct device *dev)
 	device_unlock(dev);
 
 	dev_info(dev, "removed from isolation group %d\n", group->id);
-	kfree(member);
+	isolation_member_free(member);
 	isolation_group_put(group);
 }
 EXPORT_SYMBOL_GPL(isolation_group_remove_device);
+
+/* Take every device out of @group; for a provider that goes away. */
+static void isolation_group_remove_all(struct isolation_group *group)
+{
+	struct isolation_member *member;
+	struct device *dev;
+
+	for (;;) {
+		mutex_lock(&group->mutex);
+		member = list_first_entry_or_null(&group->devices,
+						  struct isolation_member, list);
+		dev = member ? get_device(member->dev) : NULL;
+		mutex_unlock(&group->mutex);
+		if (!dev)
+			return;
+		isolation_group_remove_device(dev);
+		put_device(dev);
+	}
+}
+
+/**
+ * isolation_group_for_each_dev - call a function for each member
+ * @group: the group; the caller holds a reference
+ * @data: passed to @fn
+ * @fn: called for each device, with the group's mutex held: it must not
+ *	call back into the isolation core for this group, nor bind or unbind
+ *	drivers.  A non-zero return stops the walk.
+ *
+ * Return: 0, or what @fn returned to stop the walk.
+ */
+int isolation_group_for_each_dev(struct isolation_group *group, void *data,
+				 int (*fn)(struct device *dev, void *data))
+{
+	struct isolation_member *member;
+	int ret = 0;
+
+	mutex_lock(&group->mutex);
+	list_for_each_entry(member, &group->devices, list) {
+		ret = fn(member->dev, data);
+		if (ret)
+			break;
+	}
+	mutex_unlock(&group->mutex);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(isolation_group_for_each_dev);
+
+/* --- managers on groups -------------------------------------------------- */
+
+/**
+ * isolation_group_set_manager - make a manager the holder of a group
+ * @group: the group; the caller holds a reference
+ * @mgr: a registered manager
+ *
+ * From now on the group's devices only bind to @mgr's drivers and to
+ * compatible drivers.  Devices already bound to other drivers keep them,
+ * and keep the group "managed" rather than "locked" until they unbind;
+ * isolation_group_claim() unbinds them.  The manager holds a reference on
+ * the group until isolation_group_clear_manager().
+ *
+ * Context: process context, may sleep.
+ * Return: 0, also if @mgr already holds the group; -EBUSY if another
+ * manager holds it, -ENODEV if @mgr is not registered.
+ */
+int isolation_group_set_manager(struct isolation_group *group,
+				struct isolation_manager *mgr)
+{
+	enum isolation_group_state old;
+	int ret = 0;
+
+	mutex_lock(&group->mutex);
+	if (group->manager) {
+		if (group->manager != mgr) {
+			pr_info("group %d: %s cannot take it: held by %s\n",
+				group->id, mgr->name, group->manager->name);
+			ret = -EBUSY;
+		}
+		goto out;
+	}
+
+	mutex_lock(&isolation_lock);
+	if (list_empty(&mgr->node)) {
+		ret = -ENODEV;
+	} else {
+		list_add_tail(&group->manager_node, &mgr->groups);
+		isolation_group_get(group);
+	}
+	mutex_unlock(&isolation_lock);
+	if (ret)
+		goto out;
+
+	old = __isolation_group_state(group);
+	group->manager = mgr;
+	group->foreign = isolation_group_count_foreign(group);
+	pr_info("group %d: taken by %s\n", group->id, mgr->name);
+	isolation_group_changed(group, old, mgr);
+out:
+	mutex_unlock(&group->mutex);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(isolation_group_set_manager);
+
+/**
+ * isolation_group_clear_manager - let a group go
+ * @group: the group; the caller holds a reference
+ * @mgr: the manager that holds it; nothing happens if it does not
+ *
+ * The group is unmanaged again: its devices keep their drivers, and host
+ * drivers may bind to the unbound ones.  isolation_group_release() also
+ * unbinds the manager's drivers and lets host drivers probe.
+ *
+ * Context: process context, may sleep.
+ */
+void isolation_group_clear_manager(struct isolation_group *group,
+				   struct isolation_manager *mgr)
+{
+	enum isolation_group_state old;
+
+	mutex_lock(&group->mutex);
+	if (group->manager != mgr) {
+		mutex_unlock(&group->mutex);
+		return;
+	}
+	old = __isolation_group_state(group);
+	group->manager = NULL;
+	group->foreign = 0;
+	mutex_lock(&isolation_lock);
+	list_del_init(&group->manager_node);
+	mutex_unlock(&isolation_lock);
+	pr_info("group %d: let go by %s\n", group->id, mgr->name);
+	isolation_group_changed(group, old, mgr);
+	mutex_unlock(&group->mutex);
+	/* The manager's reference; the caller still holds its own. */
+	isolation_group_put(group);
+}
+EXPORT_SYMBOL_GPL(isolation_group_clear_manager);
+
+/* --- driver-core hooks --------------------------------------------------- */
+
+static void isolation_log_refusal(struct device *dev,
+				  const struct device_driver *drv,
+				  struct isolation_group *group,
+				  struct isolation_manager *mgr)
+{
+	dev_info(dev, "not binding driver %s: isolation group %d is held by %s\n",
+		 drv->name, group->id, mgr->name);
+}
+
+/*
+ * The match filter, from driver_match_device(): a device in a group that a
+ * manager holds only matches the manager's drivers and compatible drivers.
+ * It may run without the device lock, so it is only a filter: the binding
+ * is checked again where it is committed, in isolation_device_bind().
+ */
+bool __isolation_driver_allowed(struct device *dev,
+				const struct device_driver *drv)
+{
+	struct isolation_group *group = isolation_group_get_from_dev(dev);
+	struct isolation_manager *mgr;
+	bool allowed;
+
+	if (!group)
+		return true;
+	mutex_lock(&group->mutex);
+	mgr = group->manager;
+	allowed = !mgr || !isolation_driver_foreign(mgr, drv);
+	if (!allowed)
+		isolation_log_refusal(dev, drv, group, mgr);
+	mutex_unlock(&group->mutex);
+	isolation_group_put(group);
+	return allowed;
+}
+
+/*
+ * Called from really_probe() and device_bind_driver(), with the device lock
+ * held, before dev->driver is set: refuse a foreign driver, or record the
+ * binding.  A foreign driver cannot pass between the match and this point,
+ * because a manager is set under the group mutex taken here too.
+ */
+int isolation_device_bind(struct device *dev, const struct device_driver *drv)
+{
+	struct isolation_group *group = dev->isolation_group;
+	struct isolation_member *member;
+	int ret = 0;
+
+	device_lock_assert(dev);
+	if (!group)
+		return 0;
+
+	mutex_lock(&group->mutex);
+	if (group->manager && isolation_driver_foreign(group->manager, drv)) {
+		isolation_log_refusal(dev, drv, group, group->manager);
+		ret = -EBUSY;
+	} else {
+		member = isolation_group_find_member(group, dev);
+		member->driver = drv;
+	}
+	mutex_unlock(&group->mutex);
+	return ret;
+}
+
+/*
+ * Called from device_unbind_cleanup() with the device lock held, whenever
+ * dev->driver goes back to NULL: after a failed probe or an unbind.
+ */
+void isolation_device_unbind(struct device *dev)
+{
+	struct isolation_group *group = dev->isolation_group;
+	enum isolation_group_state old;
+	struct isolation_member *member;
+
+	device_lock_assert(dev);
+	if (!group)
+		return;
+
+	mutex_lock(&group->mutex);
+	old = __isolation_group_state(group);
+	member = isolation_group_find_member(group, dev);
+	if (group->manager &&
+	    isolation_driver_foreign(group->manager, member->driver))
+		group->foreign--;
+	member->driver = NULL;
+	isolation_group_changed(group, old, group->manager);
+	mutex_unlock(&group->mutex);
+}
 
 /*
  * Called by device_del() after the device's driver is gone and the bus has
@@ -369,6 +1115,517 @@ void isolation_device_del(struct device *dev)
 	if (dev->isolation_group)
 		isolation_group_remove_device(dev);
 }
+
+/* --- claim and release --------------------------------------------------- */
+
+/*
+ * A claim or release works on a snapshot of the members, each with a
+ * reference, taken while the group is marked busy: no lock is held while
+ * drivers are unbound and probed, and a second claim or release of the
+ * same group fails with -EBUSY instead of interleaving.
+ */
+struct isolation_snapshot {
+	unsigned int n;
+	struct {
+		struct device *dev;
+		bool unbound;		/* we unbound its host driver */
+		bool claimed;		/* we bound it to a manager driver */
+	} m[];
+};
+
+static struct isolation_snapshot *isolation_group_begin(struct isolation_group *group)
+{
+	struct isolation_snapshot *snap = ERR_PTR(-EBUSY);
+	struct isolation_member *member;
+	unsigned int n = 0;
+
+	mutex_lock(&group->mutex);
+	if (group->busy)
+		goto out;
+	list_for_each_entry(member, &group->devices, list)
+		n++;
+	snap = kzalloc(struct_size(snap, m, n), GFP_KERNEL);
+	if (!snap) {
+		snap = ERR_PTR(-ENOMEM);
+		goto out;
+	}
+	list_for_each_entry(member, &group->devices, list)
+		snap->m[snap->n++].dev = get_device(member->dev);
+	group->busy = true;
+out:
+	mutex_unlock(&group->mutex);
+	return snap;
+}
+
+static void isolation_group_end(struct isolation_group *group,
+				struct isolation_snapshot *snap)
+{
+	unsigned int i;
+
+	mutex_lock(&group->mutex);
+	group->busy = false;
+	mutex_unlock(&group->mutex);
+	for (i = 0; i < snap->n; i++)
+		put_device(snap->m[i].dev);
+	kfree(snap);
+}
+
+/*
+ * The driver @dev is bound to, if @wanted says it is one to unbind; NULL
+ * otherwise.  Read under the device lock; the caller unbinds it with
+ * device_release_driver_internal(), which does nothing if the driver
+ * changed meanwhile.
+ */
+static const struct device_driver *
+isolation_bound_driver(struct device *dev, struct isolation_manager *mgr,
+		       bool (*wanted)(struct isolation_manager *mgr,
+				      const struct device_driver *drv))
+{
+	const struct device_driver *drv;
+
+	device_lock(dev);
+	drv = dev->driver;
+	device_unlock(dev);
+	return drv && wanted(mgr, drv) ? drv : NULL;
+}
+
+static void isolation_release_manager_driver(struct isolation_manager *mgr,
+					     struct device *dev)
+{
+	const struct device_driver *drv;
+
+	drv = isolation_bound_driver(dev, mgr, isolation_manager_owns);
+	if (drv)
+		device_release_driver_internal(dev, drv, dev->parent);
+	if (mgr->ops->release_device)
+		mgr->ops->release_device(mgr, dev);
+}
+
+/* Whether a claim may unbind @dev's foreign driver, if it has one. */
+static int isolation_check_unbind(struct isolation_group *group,
+				  struct isolation_manager *mgr,
+				  struct device *dev)
+{
+	const struct device_driver *drv;
+
+	drv = isolation_bound_driver(dev, mgr, isolation_driver_foreign);
+	if (drv && drv->suppress_bind_attrs) {
+		dev_err(dev, "isolation group %d: cannot claim for %s: driver %s cannot be unbound\n",
+			group->id, mgr->name, drv->name);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* Unbind a foreign driver from @dev for a claim; true if it did. */
+static bool isolation_unbind_foreign(struct isolation_group *group,
+				     struct isolation_manager *mgr,
+				     struct device *dev)
+{
+	const struct device_driver *drv;
+
+	drv = isolation_bound_driver(dev, mgr, isolation_driver_foreign);
+	if (!drv)
+		return false;
+	dev_info(dev, "isolation group %d: unbinding %s for %s\n", group->id,
+		 drv->name, mgr->name);
+	device_release_driver_internal(dev, drv, dev->parent);
+	return true;
+}
+
+/* Bind @dev to one of the manager's drivers, if it has no driver. */
+static int isolation_claim_device(struct isolation_group *group,
+				  struct isolation_manager *mgr,
+				  struct device *dev)
+{
+	int ret;
+
+	if (!mgr->ops->claim_device || READ_ONCE(dev->driver))
+		return 0;
+	ret = mgr->ops->claim_device(mgr, dev);
+	if (ret < 0) {
+		dev_err(dev, "isolation group %d: %s could not take the device: %d\n",
+			group->id, mgr->name, ret);
+		return ret;
+	}
+	return 1;
+}
+
+/* Name, in the log, the devices that keep @group from locking. */
+static void isolation_log_blockers(struct isolation_group *group)
+{
+	struct isolation_member *member;
+
+	mutex_lock(&group->mutex);
+	list_for_each_entry(member, &group->devices, list)
+		if (group->manager &&
+		    isolation_driver_foreign(group->manager, member->driver))
+			dev_err(member->dev, "isolation group %d: still bound to %s\n",
+				group->id, member->driver->name);
+	mutex_unlock(&group->mutex);
+}
+
+/**
+ * isolation_group_claim - take a group for a manager, in one step
+ * @group: the group; the caller holds a reference
+ * @mgr: a registered manager
+ *
+ * Sets @mgr as the group's manager, unbinds every foreign driver, and asks
+ * the manager to bind each device left without a driver
+ * (&isolation_manager_ops.claim_device).  Compatible drivers stay.  On
+ * success the group is locked.  On failure the group is as it was: the
+ * manager's drivers bound here are unbound, the manager is cleared if it
+ * was set here, and the unbound devices probe their host drivers again.
+ *
+ * Context: process context, may sleep.  Must not be called with any device
+ * lock held.
+ * Return: 0; -EBUSY if another manager holds the group, a claim or release
+ * is running, or a driver cannot be unbound; -ENODEV if @mgr is not
+ * registered; an error from the manager; -ENOMEM.
+ */
+int isolation_group_claim(struct isolation_group *group,
+			  struct isolation_manager *mgr)
+{
+	struct isolation_snapshot *snap;
+	bool was_managed;
+	unsigned int i;
+	int ret;
+
+	snap = isolation_group_begin(group);
+	if (IS_ERR(snap))
+		return PTR_ERR(snap);
+
+	mutex_lock(&group->mutex);
+	was_managed = group->manager == mgr;
+	mutex_unlock(&group->mutex);
+	ret = isolation_group_set_manager(group, mgr);
+	if (ret)
+		goto out;
+
+	/* Refuse before unbinding anything, so most failures change nothing. */
+	for (i = 0; i < snap->n; i++) {
+		ret = isolation_check_unbind(group, mgr, snap->m[i].dev);
+		if (ret)
+			goto rollback;
+	}
+	for (i = 0; i < snap->n; i++)
+		snap->m[i].unbound = isolation_unbind_foreign(group, mgr,
+							      snap->m[i].dev);
+	for (i = 0; i < snap->n; i++) {
+		ret = isolation_claim_device(group, mgr, snap->m[i].dev);
+		if (ret < 0)
+			goto rollback;
+		snap->m[i].claimed = ret;
+	}
+	ret = 0;
+	if (isolation_group_state(group) != ISOLATION_GROUP_LOCKED) {
+		/* A device joined with a foreign driver meanwhile. */
+		isolation_log_blockers(group);
+		ret = -EBUSY;
+		goto rollback;
+	}
+	goto out;
+
+rollback:
+	for (i = 0; i < snap->n; i++)
+		if (snap->m[i].claimed)
+			isolation_release_manager_driver(mgr, snap->m[i].dev);
+	/*
+	 * The host drivers we unbound can only come back without a manager;
+	 * a group that was managed before is managed again once they have.
+	 */
+	isolation_group_clear_manager(group, mgr);
+	for (i = 0; i < snap->n; i++) {
+		if (snap->m[i].unbound &&
+		    device_attach(snap->m[i].dev) < 0)
+			dev_err(snap->m[i].dev, "isolation group %d: host driver did not probe again\n",
+				group->id);
+	}
+	if (was_managed && isolation_group_set_manager(group, mgr))
+		pr_err("group %d: could not give it back to %s\n", group->id,
+		       mgr->name);
+out:
+	isolation_group_end(group, snap);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(isolation_group_claim);
+
+/**
+ * isolation_group_release - give a group back to host drivers, in one step
+ * @group: the group; the caller holds a reference
+ * @mgr: the manager that holds it
+ *
+ * Unbinds the manager's drivers (compatible drivers stay), lets the
+ * manager undo its per-device setup (&isolation_manager_ops.release_device),
+ * clears the manager and lets host drivers probe the unbound devices.
+ *
+ * Context: process context, may sleep.  Must not be called with any device
+ * lock held.
+ * Return: 0; -EINVAL if @mgr does not hold the group, -EBUSY if a claim or
+ * release is running, -ENOMEM.
+ */
+int isolation_group_release(struct isolation_group *group,
+			    struct isolation_manager *mgr)
+{
+	struct isolation_snapshot *snap;
+	unsigned int i;
+	int ret = 0;
+
+	snap = isolation_group_begin(group);
+	if (IS_ERR(snap))
+		return PTR_ERR(snap);
+
+	mutex_lock(&group->mutex);
+	if (group->manager != mgr)
+		ret = -EINVAL;
+	mutex_unlock(&group->mutex);
+	if (ret)
+		goto out;
+
+	for (i = 0; i < snap->n; i++)
+		isolation_release_manager_driver(mgr, snap->m[i].dev);
+	isolation_group_clear_manager(group, mgr);
+	for (i = 0; i < snap->n; i++) {
+		/* Drivers that stayed (compatible ones) are left alone. */
+		if (device_attach(snap->m[i].dev) < 0)
+			dev_err(snap->m[i].dev, "isolation group %d: host driver did not probe\n",
+				group->id);
+	}
+out:
+	isolation_group_end(group, snap);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(isolation_group_release);
+
+/* --- sysfs --------------------------------------------------------------- */
+
+struct isolation_group_attribute {
+	struct attribute attr;
+	ssize_t (*show)(struct isolation_group *group, char *buf);
+	ssize_t (*store)(struct isolation_group *group, const char *buf,
+			 size_t count);
+};
+
+#define to_isolation_group_attr(a) \
+	container_of(a, struct isolation_group_attribute, attr)
+
+static ssize_t isolation_group_attr_show(struct kobject *kobj,
+					 struct attribute *attr, char *buf)
+{
+	struct isolation_group_attribute *ga = to_isolation_group_attr(attr);
+
+	return ga->show ? ga->show(to_isolation_group(kobj), buf) : -EIO;
+}
+
+static ssize_t isolation_group_attr_store(struct kobject *kobj,
+					  struct attribute *attr,
+					  const char *buf, size_t count)
+{
+	struct isolation_group_attribute *ga = to_isolation_group_attr(attr);
+
+	return ga->store ? ga->store(to_isolation_group(kobj), buf, count) :
+			   -EIO;
+}
+
+static const struct sysfs_ops isolation_group_sysfs_ops = {
+	.show = isolation_group_attr_show,
+	.store = isolation_group_attr_store,
+};
+
+static ssize_t provider_show(struct isolation_group *group, char *buf)
+{
+	ssize_t ret;
+
+	mutex_lock(&isolation_lock);
+	ret = sysfs_emit(buf, "%s\n",
+			 group->provider ? group->provider->name : "");
+	mutex_unlock(&isolation_lock);
+	return ret;
+}
+
+static ssize_t manager_show(struct isolation_group *group, char *buf)
+{
+	ssize_t ret;
+
+	mutex_lock(&group->mutex);
+	ret = sysfs_emit(buf, "%s\n",
+			 group->manager ? group->manager->name : "");
+	mutex_unlock(&group->mutex);
+	return ret;
+}
+
+/* The manager holding the group, with its module pinned, or NULL. */
+static struct isolation_manager *
+isolation_group_manager_get(struct isolation_group *group)
+{
+	struct isolation_manager *mgr;
+
+	mutex_lock(&group->mutex);
+	mgr = group->manager;
+	if (mgr && !try_module_get(mgr->owner))
+		mgr = NULL;
+	mutex_unlock(&group->mutex);
+	return mgr;
+}
+
+static struct isolation_group_attribute isolation_group_attr_manager;
+
+/*
+ * Write a manager's name to claim the group for it in one step; write an
+ * empty line to release the group from whichever manager holds it.
+ */
+static int isolation_group_write_manager(struct isolation_group *group,
+					 const char *name)
+{
+	struct isolation_manager *mgr;
+	int ret;
+
+	if (!*name) {
+		mgr = isolation_group_manager_get(group);
+		if (!mgr)
+			return 0;
+		ret = isolation_group_release(group, mgr);
+	} else {
+		mgr = isolation_manager_find_get(name);
+		if (!mgr) {
+			pr_info("group %d: no manager named %s\n", group->id,
+				name);
+			return -ENODEV;
+		}
+		ret = isolation_group_claim(group, mgr);
+		if (ret)
+			pr_info("group %d: claim for %s failed: %d\n",
+				group->id, name, ret);
+	}
+	module_put(mgr->owner);
+	return ret;
+}
+
+static ssize_t manager_store(struct isolation_group *group, const char *buf,
+			     size_t count)
+{
+	char name[ISOLATION_MANAGER_NAME_MAX + 2];
+	struct kernfs_node *kn;
+	const char *p;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (count > ISOLATION_MANAGER_NAME_MAX + 1)
+		return -EINVAL;
+	memcpy(name, buf, count);
+	name[count] = '\0';
+	if (count && name[count - 1] == '\n')
+		name[count - 1] = '\0';
+	for (p = name; *p; p++)
+		if (!isalnum(*p) && *p != '-' && *p != '_')
+			return -EINVAL;
+
+	/* The group may lose its last other user while we work. */
+	if (!kref_get_unless_zero(&group->users))
+		return -ENODEV;
+	ret = isolation_group_write_manager(group, name);
+	/*
+	 * Our put may be the last, which removes this very file: let it go
+	 * without waiting for this write to end.
+	 */
+	kn = sysfs_break_active_protection(&group->kobj,
+					   &isolation_group_attr_manager.attr);
+	isolation_group_put(group);
+	if (kn)
+		sysfs_unbreak_active_protection(kn);
+	return ret ?: count;
+}
+
+static ssize_t state_show(struct isolation_group *group, char *buf)
+{
+	return sysfs_emit(buf, "%s\n",
+			  isolation_state_names[isolation_group_state(group)]);
+}
+
+/* Whether @drv belongs to any registered manager. */
+static bool isolation_driver_managed(const struct device_driver *drv)
+{
+	struct isolation_manager_driver *md;
+	struct isolation_manager *mgr;
+	bool ret = false;
+
+	mutex_lock(&isolation_lock);
+	list_for_each_entry(mgr, &isolation_managers, node)
+		list_for_each_entry(md, &mgr->drivers, node)
+			if (md->drv == drv)
+				ret = true;
+	mutex_unlock(&isolation_lock);
+	return ret;
+}
+
+/*
+ * The members that keep the group from locking: with a manager, those on
+ * foreign drivers; without one, those on drivers that no manager owns and
+ * that are not compatible, i.e. what a claim would have to unbind.
+ */
+static ssize_t blockers_show(struct isolation_group *group, char *buf)
+{
+	struct isolation_member *member;
+	const struct device_driver *drv;
+	bool blocks;
+	int len = 0;
+
+	mutex_lock(&group->mutex);
+	list_for_each_entry(member, &group->devices, list) {
+		drv = member->driver;
+		if (group->manager)
+			blocks = isolation_driver_foreign(group->manager, drv);
+		else
+			blocks = drv && !drv->isolation_compatible &&
+				 !isolation_driver_managed(drv);
+		if (blocks)
+			len += sysfs_emit_at(buf, len, "%s %s\n",
+					     dev_name(member->dev), drv->name);
+	}
+	mutex_unlock(&group->mutex);
+	return len;
+}
+
+static ssize_t reason_show(struct isolation_group *group, char *buf)
+{
+	struct isolation_member *member;
+	int len = 0;
+
+	mutex_lock(&group->mutex);
+	list_for_each_entry(member, &group->devices, list)
+		len += sysfs_emit_at(buf, len, "%s %s\n",
+				     dev_name(member->dev), member->reason);
+	mutex_unlock(&group->mutex);
+	return len;
+}
+
+#define ISOLATION_GROUP_ATTR(_name, _mode)				\
+	static struct isolation_group_attribute isolation_group_attr_##_name = \
+		__ATTR(_name, _mode, _name##_show, NULL)
+
+ISOLATION_GROUP_ATTR(provider, 0444);
+ISOLATION_GROUP_ATTR(state, 0444);
+ISOLATION_GROUP_ATTR(blockers, 0444);
+ISOLATION_GROUP_ATTR(reason, 0444);
+static struct isolation_group_attribute isolation_group_attr_manager =
+	__ATTR(manager, 0644, manager_show, manager_store);
+
+static struct attribute *isolation_group_attrs[] = {
+	&isolation_group_attr_provider.attr,
+	&isolation_group_attr_manager.attr,
+	&isolation_group_attr_state.attr,
+	&isolation_group_attr_blockers.attr,
+	&isolation_group_attr_reason.attr,
+	NULL
+};
+ATTRIBUTE_GROUPS(isolation_group);
+
+static const struct kobj_type isolation_group_ktype = {
+	.sysfs_ops = &isolation_group_sysfs_ops,
+	.default_groups = isolation_group_groups,
+	.release = isolation_group_kobj_release,
+};
 
 static int __init isolation_init(void)
 {

@@ -4,32 +4,160 @@
  *
  * An isolation group is a set of devices between which the platform
  * guarantees no isolation: they may reach each other by peer-to-peer DMA,
- * or share a requester ID.  Between groups an IOMMU guarantees isolation.
- * A device is in at most one group.  See Documentation/driver-api/isolation.rst.
+ * or share a requester ID.  Between groups an IOMMU guarantees it.  A
+ * device is in at most one group.
+ *
+ * Providers (an IOMMU driver) build the groups.  A manager (VFIO) takes
+ * whole groups: while it holds one, the group's devices only bind to the
+ * manager's drivers, or to drivers that do no DMA of their own; the group
+ * is locked once no device is bound to any other driver.
+ *
+ * See Documentation/driver-api/isolation.rst.
  */
 #ifndef _LINUX_ISOLATION_H
 #define _LINUX_ISOLATION_H
 
 #include <linux/err.h>
+#include <linux/list.h>
 #include <linux/types.h>
 
 struct device;
+struct device_driver;
 struct isolation_group;
+struct module;
+
+/**
+ * struct isolation_provider - something that builds isolation groups
+ * @name: shown in each group's "provider" file, e.g. "intel-iommu"
+ * @node: private to the isolation core
+ * @groups: private to the isolation core
+ */
+struct isolation_provider {
+	const char *name;
+	struct list_head node;
+	struct list_head groups;
+};
+
+/**
+ * enum isolation_group_state - who may bind drivers to a group's devices
+ * @ISOLATION_GROUP_UNMANAGED: no manager; any driver may bind
+ * @ISOLATION_GROUP_MANAGED: a manager holds the group, but some device is
+ *	still bound to a driver that is neither the manager's nor compatible
+ * @ISOLATION_GROUP_LOCKED: a manager holds the group and every device is
+ *	bound to one of its drivers, to a compatible driver, or to none
+ */
+enum isolation_group_state {
+	ISOLATION_GROUP_UNMANAGED,
+	ISOLATION_GROUP_MANAGED,
+	ISOLATION_GROUP_LOCKED,
+};
+
+/**
+ * enum isolation_event - what a manager is told about the groups it holds
+ * @ISOLATION_DEVICE_ADDED: a device joined the group (it has no driver yet,
+ *	or a driver the manager allows)
+ * @ISOLATION_DEVICE_REMOVED: a device left the group
+ * @ISOLATION_GROUP_LOCKED_EVENT: the group became locked
+ * @ISOLATION_GROUP_UNLOCKED_EVENT: the group stopped being locked: a device
+ *	is bound to a foreign driver again, or the manager let the group go
+ */
+enum isolation_event {
+	ISOLATION_DEVICE_ADDED,
+	ISOLATION_DEVICE_REMOVED,
+	ISOLATION_GROUP_LOCKED_EVENT,
+	ISOLATION_GROUP_UNLOCKED_EVENT,
+};
+
+struct isolation_manager;
+
+/**
+ * struct isolation_manager_ops - what a manager does for the isolation core
+ * @notify: told of each &enum isolation_event on a group it holds.  Called
+ *	with the group's mutex held and maybe the device lock of @dev: it
+ *	must not call into the isolation core for this group, nor bind or
+ *	unbind drivers.  @dev is NULL for the group events.  Optional.
+ * @claim_device: bind @dev, which has no driver, to one of the manager's
+ *	drivers, for a claim from userspace (the "manager" file).  Called
+ *	with no lock held.  Optional: without it the device stays unbound.
+ * @release_device: undo what @claim_device set up, before host drivers
+ *	probe @dev again on release.  Called with no lock held.  Optional.
+ */
+struct isolation_manager_ops {
+	void (*notify)(struct isolation_manager *mgr,
+		       struct isolation_group *group, struct device *dev,
+		       enum isolation_event event);
+	int (*claim_device)(struct isolation_manager *mgr, struct device *dev);
+	void (*release_device)(struct isolation_manager *mgr,
+			       struct device *dev);
+};
+
+/**
+ * struct isolation_manager - something that takes whole isolation groups
+ * @name: its name in the groups' "manager" file, e.g. "vfio"
+ * @owner: the module that provides it, pinned while userspace claims
+ * @ops: its callbacks
+ * @node: private to the isolation core
+ * @drivers: private to the isolation core
+ * @groups: private to the isolation core
+ */
+struct isolation_manager {
+	const char *name;
+	struct module *owner;
+	const struct isolation_manager_ops *ops;
+	struct list_head node;
+	struct list_head drivers;
+	struct list_head groups;
+};
 
 #ifdef CONFIG_ISOLATION
 
-struct isolation_group *isolation_group_alloc(void);
+int isolation_provider_register(struct isolation_provider *prov);
+void isolation_provider_unregister(struct isolation_provider *prov);
+
+struct isolation_group *isolation_group_alloc(struct isolation_provider *prov);
 struct isolation_group *isolation_group_get(struct isolation_group *group);
 void isolation_group_put(struct isolation_group *group);
 int isolation_group_id(struct isolation_group *group);
+struct isolation_group *isolation_group_get_from_dev(struct device *dev);
 
 int isolation_group_add_device(struct isolation_group *group,
-			       struct device *dev);
+			       struct device *dev, const char *reason);
 void isolation_group_remove_device(struct device *dev);
+int isolation_group_for_each_dev(struct isolation_group *group, void *data,
+				 int (*fn)(struct device *dev, void *data));
+
+int isolation_manager_register(struct isolation_manager *mgr);
+void isolation_manager_unregister(struct isolation_manager *mgr);
+int isolation_manager_add_driver(struct isolation_manager *mgr,
+				 const struct device_driver *drv);
+void isolation_manager_remove_driver(struct isolation_manager *mgr,
+				     const struct device_driver *drv);
+
+int isolation_group_set_manager(struct isolation_group *group,
+				struct isolation_manager *mgr);
+void isolation_group_clear_manager(struct isolation_group *group,
+				   struct isolation_manager *mgr);
+enum isolation_group_state
+isolation_group_state(struct isolation_group *group);
+int isolation_group_claim(struct isolation_group *group,
+			  struct isolation_manager *mgr);
+int isolation_group_release(struct isolation_group *group,
+			    struct isolation_manager *mgr);
 
 #else /* !CONFIG_ISOLATION */
 
-static inline struct isolation_group *isolation_group_alloc(void)
+static inline int isolation_provider_register(struct isolation_provider *prov)
+{
+	return 0;
+}
+
+static inline void
+isolation_provider_unregister(struct isolation_provider *prov)
+{
+}
+
+static inline struct isolation_group *
+isolation_group_alloc(struct isolation_provider *prov)
 {
 	return ERR_PTR(-ENODEV);
 }
@@ -49,14 +177,80 @@ static inline int isolation_group_id(struct isolation_group *group)
 	return -ENODEV;
 }
 
+static inline struct isolation_group *
+isolation_group_get_from_dev(struct device *dev)
+{
+	return NULL;
+}
+
 static inline int isolation_group_add_device(struct isolation_group *group,
-					     struct device *dev)
+					     struct device *dev,
+					     const char *reason)
 {
 	return -ENODEV;
 }
 
 static inline void isolation_group_remove_device(struct device *dev)
 {
+}
+
+static inline int
+isolation_group_for_each_dev(struct isolation_group *group, void *data,
+			     int (*fn)(struct device *dev, void *data))
+{
+	return 0;
+}
+
+static inline int isolation_manager_register(struct isolation_manager *mgr)
+{
+	return 0;
+}
+
+static inline void isolation_manager_unregister(struct isolation_manager *mgr)
+{
+}
+
+static inline int
+isolation_manager_add_driver(struct isolation_manager *mgr,
+			     const struct device_driver *drv)
+{
+	return 0;
+}
+
+static inline void
+isolation_manager_remove_driver(struct isolation_manager *mgr,
+				const struct device_driver *drv)
+{
+}
+
+static inline int isolation_group_set_manager(struct isolation_group *group,
+					      struct isolation_manager *mgr)
+{
+	return -ENODEV;
+}
+
+static inline void
+isolation_group_clear_manager(struct isolation_group *group,
+			      struct isolation_manager *mgr)
+{
+}
+
+static inline enum isolation_group_state
+isolation_group_state(struct isolation_group *group)
+{
+	return ISOLATION_GROUP_UNMANAGED;
+}
+
+static inline int isolation_group_claim(struct isolation_group *group,
+					struct isolation_manager *mgr)
+{
+	return -ENODEV;
+}
+
+static inline int isolation_group_release(struct isolation_group *group,
+					  struct isolation_manager *mgr)
+{
+	return -ENODEV;
 }
 
 #endif /* CONFIG_ISOLATION */

@@ -2,30 +2,180 @@
 /*
  * KUnit tests for device isolation groups.
  *
- * The devices are KUnit devices on the KUnit bus, unregistered when the
- * test ends; each group the test allocates is put when the test ends, so a
- * failing case leaks nothing.  sysfs is not mounted while built-in tests
- * run, so the cases read the kernfs tree directly.
+ * The test doubles: two providers and two managers, registered for each
+ * case; platform devices named "isokunit", which join the case's group as
+ * they are added (a bus notifier does what a real provider does) and are
+ * steered to a driver with driver_override, or to none; and platform
+ * drivers: a host driver (foreign to the managers), the manager's driver,
+ * a compatible stub, and drivers that probe asynchronously, defer, or
+ * cannot be unbound.  sysfs is not mounted while built-in tests run, so
+ * the suite mounts its own, to write to bind, drivers_probe and the groups'
+ * files as a user would and see the errors a user would.
+ *
+ * Every group and device is tied to its case, so a failing case leaks
+ * nothing.
  */
 #include <kunit/device.h>
 #include <kunit/resource.h>
+#include <kunit/static_stub.h>
 #include <kunit/test.h>
+#include <linux/cred.h>
 #include <linux/device.h>
+#include <linux/fs.h>
 #include <linux/isolation.h>
 #include <linux/kernfs.h>
 #include <linux/kobject.h>
+#include <linux/mount.h>
+#include <linux/platform_device.h>
 #include <linux/sprintf.h>
 #include <linux/string.h>
+
+#include "../base.h"
+
+#define ISO_DEV		"isokunit"
+
+struct iso_ctx {
+	struct isolation_provider prov, prov_b;
+	struct isolation_manager mgr, other;
+	struct isolation_group *group;	/* where new isokunit devices go */
+	unsigned int events[ISOLATION_GROUP_UNLOCKED_EVENT + 1];
+	struct device *event_dev;
+	int claim_error;		/* what the manager's claim returns */
+	unsigned int uevents;
+	enum isolation_group_state uevent_state;
+};
+
+/* The running case's context; cases run one at a time. */
+static struct iso_ctx *ctx;
+static struct vfsmount *iso_sysfs;
+static unsigned int iso_probes, iso_defers;
 
 KUNIT_DEFINE_ACTION_WRAPPER(isolation_group_put_action, isolation_group_put,
 			    struct isolation_group *);
 KUNIT_DEFINE_ACTION_WRAPPER(root_device_unregister_action,
 			    root_device_unregister, struct device *);
+KUNIT_DEFINE_ACTION_WRAPPER(platform_device_unregister_action,
+			    platform_device_unregister,
+			    struct platform_device *);
+KUNIT_DEFINE_ACTION_WRAPPER(platform_driver_unregister_action,
+			    platform_driver_unregister,
+			    struct platform_driver *);
 
-/* A group that the test holds until it ends, or releases earlier. */
-static struct isolation_group *test_group_alloc(struct kunit *test)
+/* --- drivers ------------------------------------------------------------- */
+
+static int iso_probe(struct platform_device *pdev)
 {
-	struct isolation_group *group = isolation_group_alloc();
+	iso_probes++;
+	return 0;
+}
+
+static int iso_probe_defer(struct platform_device *pdev)
+{
+	iso_defers++;
+	return -EPROBE_DEFER;
+}
+
+static struct platform_driver iso_host_driver = {
+	.probe = iso_probe,
+	.driver.name = "isokunit-host",
+};
+
+static struct platform_driver iso_mgr_driver = {
+	.probe = iso_probe,
+	.driver.name = "isokunit-mgr",
+};
+
+static struct platform_driver iso_stub_driver = {
+	.probe = iso_probe,
+	.driver = {
+		.name = "isokunit-stub",
+		.isolation_compatible = true,
+	},
+};
+
+static struct platform_driver iso_async_driver = {
+	.probe = iso_probe,
+	.driver = {
+		.name = "isokunit-async",
+		.probe_type = PROBE_PREFER_ASYNCHRONOUS,
+	},
+};
+
+static struct platform_driver iso_defer_driver = {
+	.probe = iso_probe_defer,
+	.driver.name = "isokunit-defer",
+};
+
+static struct platform_driver iso_pinned_driver = {
+	.probe = iso_probe,
+	.driver = {
+		.name = "isokunit-pinned",
+		.suppress_bind_attrs = true,
+	},
+};
+
+/* Registered by the case that tests driver registration. */
+static struct platform_driver iso_late_driver = {
+	.probe = iso_probe,
+	.driver.name = "isokunit-late",
+};
+
+static struct platform_driver *iso_drivers[] = {
+	&iso_host_driver, &iso_mgr_driver, &iso_stub_driver,
+	&iso_async_driver, &iso_defer_driver, &iso_pinned_driver,
+};
+
+/* --- the managers -------------------------------------------------------- */
+
+static void iso_notify(struct isolation_manager *mgr,
+		       struct isolation_group *group, struct device *dev,
+		       enum isolation_event event)
+{
+	if (ctx && mgr == &ctx->mgr) {
+		ctx->events[event]++;
+		ctx->event_dev = dev;
+	}
+}
+
+static int iso_claim_device(struct isolation_manager *mgr, struct device *dev)
+{
+	if (ctx->claim_error)
+		return ctx->claim_error;
+	return device_driver_attach(&iso_mgr_driver.driver, dev);
+}
+
+static const struct isolation_manager_ops iso_mgr_ops = {
+	.notify = iso_notify,
+	.claim_device = iso_claim_device,
+};
+
+static const struct isolation_manager_ops iso_other_ops = {
+	.notify = iso_notify,
+};
+
+/* The bus notifier: a provider that groups every new isokunit device. */
+static int iso_bus_notify(struct notifier_block *nb, unsigned long action,
+			  void *data)
+{
+	struct device *dev = data;
+
+	if (action == BUS_NOTIFY_ADD_DEVICE && ctx && ctx->group &&
+	    !strncmp(dev_name(dev), ISO_DEV, strlen(ISO_DEV)))
+		isolation_group_add_device(ctx->group, dev, "on the kunit bus");
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block iso_bus_nb = {
+	.notifier_call = iso_bus_notify,
+};
+
+/* --- helpers ------------------------------------------------------------- */
+
+/* A group of @prov that the case holds until it ends, or releases earlier. */
+static struct isolation_group *test_group_alloc_for(struct kunit *test,
+						    struct isolation_provider *prov)
+{
+	struct isolation_group *group = isolation_group_alloc(prov);
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, group);
 	KUNIT_ASSERT_EQ(test, 0,
@@ -34,18 +184,118 @@ static struct isolation_group *test_group_alloc(struct kunit *test)
 	return group;
 }
 
-/* The test's own reference, dropped before the test ends. */
+static struct isolation_group *test_group_alloc(struct kunit *test)
+{
+	return test_group_alloc_for(test, &ctx->prov);
+}
+
+/* The case's own reference, dropped before the case ends. */
 static void test_group_put(struct kunit *test, struct isolation_group *group)
 {
 	kunit_release_action(test, isolation_group_put_action, group);
 }
 
+/* A device on the KUnit bus, in no group. */
 static struct device *test_device(struct kunit *test, const char *name)
 {
 	struct device *dev = kunit_device_register(test, name);
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
 	return dev;
+}
+
+/*
+ * A platform device that joins ctx->group (if set) when added, and then
+ * probes @driver, or no driver at all when @driver is NULL.
+ */
+static struct device *iso_device(struct kunit *test, const char *driver)
+{
+	struct platform_device *pdev;
+
+	pdev = platform_device_alloc(ISO_DEV, PLATFORM_DEVID_AUTO);
+	KUNIT_ASSERT_NOT_NULL(test, pdev);
+	if (device_set_driver_override(&pdev->dev, driver ?: "none") ||
+	    platform_device_add(pdev)) {
+		platform_device_put(pdev);
+		KUNIT_FAIL_AND_ABORT(test, "cannot add a platform device\n");
+	}
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test,
+						  platform_device_unregister_action,
+						  pdev));
+	wait_for_device_probe();
+	return &pdev->dev;
+}
+
+static int iso_bind(struct device *dev, struct platform_driver *drv)
+{
+	return device_driver_attach(&drv->driver, dev);
+}
+
+static bool bound_to(struct device *dev, struct platform_driver *drv)
+{
+	return READ_ONCE(dev->driver) == &drv->driver;
+}
+
+#define EXPECT_STATE(test, group, want) \
+	KUNIT_EXPECT_EQ(test, isolation_group_state(group), want)
+
+/* Write @s to a sysfs file, as a user would; the write's result. */
+static ssize_t iso_sysfs_write(const char *path, const char *s)
+{
+	struct file *f = file_open_root_mnt(iso_sysfs, path, O_WRONLY, 0);
+	loff_t pos = 0;
+	ssize_t ret;
+
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	ret = kernel_write(f, s, strlen(s), &pos);
+	filp_close(f, NULL);
+	return ret;
+}
+
+/* Read a sysfs file into @buf, NUL-terminated; the read's result. */
+static ssize_t iso_sysfs_read(const char *path, char *buf, size_t len)
+{
+	struct file *f = file_open_root_mnt(iso_sysfs, path, O_RDONLY, 0);
+	loff_t pos = 0;
+	ssize_t ret;
+
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	ret = kernel_read(f, buf, len - 1, &pos);
+	filp_close(f, NULL);
+	buf[ret < 0 ? 0 : ret] = '\0';
+	return ret;
+}
+
+static const char *group_path(struct kunit *test, struct isolation_group *group,
+			      const char *file)
+{
+	char *path = kunit_kzalloc(test, 96, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, path);
+	snprintf(path, 96, "kernel/isolation_groups/%d/%s",
+		 isolation_group_id(group), file);
+	return path;
+}
+
+/* The contents of one of the group's files. */
+static const char *group_file(struct kunit *test,
+			      struct isolation_group *group, const char *file)
+{
+	char *buf = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_GE(test, iso_sysfs_read(group_path(test, group, file),
+					     buf, PAGE_SIZE), 0);
+	return buf;
+}
+
+static ssize_t group_write(struct kunit *test, struct isolation_group *group,
+			   const char *file, const char *s)
+{
+	return iso_sysfs_write(group_path(test, group, file), s);
 }
 
 /*
@@ -150,6 +400,8 @@ static bool device_links_to(struct device *dev, struct isolation_group *group)
 	return ret;
 }
 
+/* --- groups, members, references ----------------------------------------- */
+
 static void isolation_group_alloc_appears_in_sysfs(struct kunit *test)
 {
 	struct isolation_group *group = test_group_alloc(test);
@@ -187,33 +439,49 @@ static void isolation_group_get_keeps_group(struct kunit *test)
 	isolation_group_put(group);
 }
 
-static void isolation_group_put_null_is_noop(struct kunit *test)
-{
-	isolation_group_put(NULL);
-}
-
 static void isolation_add_device_links_both_ways(struct kunit *test)
 {
 	struct isolation_group *group = test_group_alloc(test);
 	struct device *dev = test_device(test, "iso-add-0");
 
-	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, dev));
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, dev, "r"));
 	KUNIT_EXPECT_PTR_EQ(test, dev->isolation_group, group);
 	KUNIT_EXPECT_TRUE(test, group_links_to(group, dev));
 	KUNIT_EXPECT_TRUE(test, device_links_to(dev, group));
 }
 
-static void isolation_add_several_devices(struct kunit *test)
+static void isolation_get_from_dev_finds_group(struct kunit *test)
 {
 	struct isolation_group *group = test_group_alloc(test);
-	struct device *a = test_device(test, "iso-several-a");
-	struct device *b = test_device(test, "iso-several-b");
+	struct device *dev = test_device(test, "iso-from-0");
+	struct device *loner = test_device(test, "iso-from-1");
+	struct isolation_group *found;
 
-	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, a));
-	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, b));
-	KUNIT_EXPECT_TRUE(test, group_links_to(group, a));
-	KUNIT_EXPECT_TRUE(test, group_links_to(group, b));
-	KUNIT_EXPECT_PTR_EQ(test, a->isolation_group, b->isolation_group);
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, dev, "r"));
+	found = isolation_group_get_from_dev(dev);
+	KUNIT_EXPECT_PTR_EQ(test, found, group);
+	isolation_group_put(found);
+	KUNIT_EXPECT_NULL(test, isolation_group_get_from_dev(loner));
+}
+
+static int count_dev(struct device *dev, void *data)
+{
+	(*(int *)data)++;
+	return 0;
+}
+
+static void isolation_for_each_dev_visits_members(struct kunit *test)
+{
+	struct isolation_group *group = test_group_alloc(test);
+	int n = 0;
+
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group,
+			test_device(test, "iso-each-0"), "r"));
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group,
+			test_device(test, "iso-each-1"), "r"));
+	KUNIT_EXPECT_EQ(test, 0, isolation_group_for_each_dev(group, &n,
+							       count_dev));
+	KUNIT_EXPECT_EQ(test, n, 2);
 }
 
 static void isolation_device_in_one_group_only(struct kunit *test)
@@ -222,9 +490,11 @@ static void isolation_device_in_one_group_only(struct kunit *test)
 	struct isolation_group *second = test_group_alloc(test);
 	struct device *dev = test_device(test, "iso-twice-0");
 
-	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(first, dev));
-	KUNIT_EXPECT_EQ(test, -EBUSY, isolation_group_add_device(second, dev));
-	KUNIT_EXPECT_EQ(test, -EBUSY, isolation_group_add_device(first, dev));
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(first, dev, "r"));
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			isolation_group_add_device(second, dev, "r"));
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			isolation_group_add_device(first, dev, "r"));
 	/* The refusals changed nothing. */
 	KUNIT_EXPECT_PTR_EQ(test, dev->isolation_group, first);
 	KUNIT_EXPECT_TRUE(test, device_links_to(dev, first));
@@ -239,7 +509,8 @@ static void isolation_add_unregistered_device_refused(struct kunit *test)
 
 	get_device(dev);
 	kunit_device_unregister(test, dev);
-	KUNIT_EXPECT_EQ(test, -ENODEV, isolation_group_add_device(group, dev));
+	KUNIT_EXPECT_EQ(test, -ENODEV,
+			isolation_group_add_device(group, dev, "r"));
 	KUNIT_EXPECT_NULL(test, dev->isolation_group);
 	KUNIT_EXPECT_FALSE(test, group_lists_name(group, dev));
 	put_device(dev);
@@ -250,7 +521,7 @@ static void isolation_remove_device_unlinks(struct kunit *test)
 	struct isolation_group *group = test_group_alloc(test);
 	struct device *dev = test_device(test, "iso-remove-0");
 
-	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, dev));
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, dev, "r"));
 	isolation_group_remove_device(dev);
 	KUNIT_EXPECT_NULL(test, dev->isolation_group);
 	KUNIT_EXPECT_FALSE(test, device_links_to(dev, NULL));
@@ -265,9 +536,9 @@ static void isolation_removed_device_can_join_again(struct kunit *test)
 	struct isolation_group *second = test_group_alloc(test);
 	struct device *dev = test_device(test, "iso-rejoin-0");
 
-	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(first, dev));
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(first, dev, "r"));
 	isolation_group_remove_device(dev);
-	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(second, dev));
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(second, dev, "r"));
 	KUNIT_EXPECT_PTR_EQ(test, dev->isolation_group, second);
 	KUNIT_EXPECT_TRUE(test, device_links_to(dev, second));
 	KUNIT_EXPECT_TRUE(test, group_links_to(second, dev));
@@ -286,7 +557,7 @@ static void isolation_member_keeps_group(struct kunit *test)
 	struct isolation_group *group = test_group_alloc(test);
 	struct device *dev = test_device(test, "iso-keep-0");
 
-	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, dev));
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, dev, "r"));
 	test_group_put(test, group);
 	/* The member's reference keeps the group, and the group in sysfs. */
 	KUNIT_EXPECT_TRUE(test, group_links_to(group, dev));
@@ -299,7 +570,7 @@ static void isolation_last_member_frees_group(struct kunit *test)
 	struct device *dev = test_device(test, "iso-last-0");
 	int id = isolation_group_id(group);
 
-	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, dev));
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, dev, "r"));
 	test_group_put(test, group);
 	KUNIT_EXPECT_TRUE(test, group_id_in_sysfs(id));
 
@@ -313,8 +584,8 @@ static void isolation_device_del_leaves_group(struct kunit *test)
 	struct device *dev = test_device(test, "iso-del-0");
 	struct device *other = test_device(test, "iso-del-1");
 
-	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, dev));
-	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, other));
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, dev, "r"));
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, other, "r"));
 	get_device(dev);
 	kunit_device_unregister(test, dev);
 	KUNIT_EXPECT_NULL(test, dev->isolation_group);
@@ -329,7 +600,7 @@ static void isolation_device_del_frees_orphan_group(struct kunit *test)
 	struct device *dev = test_device(test, "iso-orphan-0");
 	int id = isolation_group_id(group);
 
-	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, dev));
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, dev, "r"));
 	test_group_put(test, group);
 	kunit_device_unregister(test, dev);
 	KUNIT_EXPECT_FALSE(test, group_id_in_sysfs(id));
@@ -350,8 +621,8 @@ static void isolation_same_name_members_both_linked(struct kunit *test)
 						  rdev));
 	snprintf(suffixed, sizeof(suffixed), "%s.0", dev_name(kdev));
 
-	KUNIT_EXPECT_EQ(test, 0, isolation_group_add_device(group, kdev));
-	KUNIT_EXPECT_EQ(test, 0, isolation_group_add_device(group, rdev));
+	KUNIT_EXPECT_EQ(test, 0, isolation_group_add_device(group, kdev, "r"));
+	KUNIT_EXPECT_EQ(test, 0, isolation_group_add_device(group, rdev, "r"));
 	KUNIT_EXPECT_TRUE(test, group_links_to(group, kdev));
 	KUNIT_EXPECT_TRUE(test, group_links_as(group, suffixed, rdev));
 
@@ -360,14 +631,711 @@ static void isolation_same_name_members_both_linked(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, group_links_to(group, kdev));
 }
 
-static struct kunit_case isolation_group_test_cases[] = {
+/* --- providers ----------------------------------------------------------- */
+
+static void isolation_two_providers_at_once(struct kunit *test)
+{
+	struct isolation_group *a = test_group_alloc_for(test, &ctx->prov);
+	struct isolation_group *b = test_group_alloc_for(test, &ctx->prov_b);
+
+	KUNIT_EXPECT_STREQ(test, group_file(test, a, "provider"), "kunit-a\n");
+	KUNIT_EXPECT_STREQ(test, group_file(test, b, "provider"), "kunit-b\n");
+	KUNIT_EXPECT_EQ(test, 0, isolation_group_add_device(a,
+			test_device(test, "iso-prov-0"), "r"));
+	KUNIT_EXPECT_EQ(test, 0, isolation_group_add_device(b,
+			test_device(test, "iso-prov-1"), "r"));
+}
+
+static void isolation_provider_unregister_empties_groups(struct kunit *test)
+{
+	struct isolation_group *group = test_group_alloc_for(test, &ctx->prov_b);
+	struct isolation_group *other = test_group_alloc(test);
+	struct device *dev = test_device(test, "iso-unreg-0");
+	struct device *bystander = test_device(test, "iso-unreg-1");
+
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, dev, "r"));
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_add_device(other, bystander, "r"));
+	isolation_provider_unregister(&ctx->prov_b);
+	ctx->prov_b.name = NULL;	/* so that exit does not do it again */
+
+	KUNIT_EXPECT_NULL(test, dev->isolation_group);
+	KUNIT_EXPECT_FALSE(test, group_lists_name(group, dev));
+	KUNIT_EXPECT_STREQ(test, group_file(test, group, "provider"), "\n");
+	/* A group whose provider is gone takes no one. */
+	KUNIT_EXPECT_EQ(test, -ENODEV,
+			isolation_group_add_device(group, dev, "r"));
+	/* Other providers' groups are untouched. */
+	KUNIT_EXPECT_PTR_EQ(test, bystander->isolation_group, other);
+}
+
+/* --- the state machine ----------------------------------------------------- */
+
+static void isolation_new_group_is_unmanaged(struct kunit *test)
+{
+	iso_device(test, "isokunit-host");
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "state"),
+			   "unmanaged\n");
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"), "\n");
+}
+
+static void isolation_manager_locks_group_without_drivers(struct kunit *test)
+{
+	iso_device(test, NULL);
+	iso_device(test, NULL);
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_GROUP_LOCKED_EVENT], 1);
+}
+
+static void isolation_foreign_driver_keeps_group_managed(struct kunit *test)
+{
+	struct device *dev = iso_device(test, "isokunit-host");
+
+	KUNIT_ASSERT_TRUE(test, bound_to(dev, &iso_host_driver));
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_MANAGED);
+	/* Setting a manager unbinds nothing by itself. */
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_host_driver));
+	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_GROUP_LOCKED_EVENT], 0);
+}
+
+static void isolation_last_foreign_unbind_locks_group(struct kunit *test)
+{
+	struct device *a = iso_device(test, "isokunit-host");
+	struct device *b = iso_device(test, "isokunit-host");
+
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	device_release_driver(a);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_MANAGED);
+	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_GROUP_LOCKED_EVENT], 0);
+	device_release_driver(b);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_GROUP_LOCKED_EVENT], 1);
+}
+
+static void isolation_manager_and_compatible_drivers_lock(struct kunit *test)
+{
+	struct device *a = iso_device(test, "isokunit-mgr");
+	struct device *b = iso_device(test, "isokunit-stub");
+
+	KUNIT_ASSERT_TRUE(test, bound_to(a, &iso_mgr_driver));
+	KUNIT_ASSERT_TRUE(test, bound_to(b, &iso_stub_driver));
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	/* The same drivers are foreign to another manager. */
+	isolation_group_clear_manager(ctx->group, &ctx->mgr);
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->other));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_MANAGED);
+}
+
+static void isolation_clear_manager_unmanages_group(struct kunit *test)
+{
+	struct device *dev = iso_device(test, NULL);
+
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	isolation_group_clear_manager(ctx->group, &ctx->mgr);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_GROUP_UNLOCKED_EVENT], 1);
+	/* Host drivers bind again. */
+	KUNIT_EXPECT_EQ(test, 0, iso_bind(dev, &iso_host_driver));
+}
+
+static void isolation_clear_by_non_holder_is_ignored(struct kunit *test)
+{
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	isolation_group_clear_manager(ctx->group, &ctx->other);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+}
+
+static void isolation_second_manager_is_refused(struct kunit *test)
+{
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			isolation_group_set_manager(ctx->group, &ctx->other));
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"),
+			   "kunit-mgr\n");
+}
+
+static void isolation_same_manager_again_is_noop(struct kunit *test)
+{
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	KUNIT_EXPECT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_GROUP_LOCKED_EVENT], 1);
+	/* One clear lets it go: the manager held it once. */
+	isolation_group_clear_manager(ctx->group, &ctx->mgr);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+}
+
+static void isolation_unregistered_manager_is_refused(struct kunit *test)
+{
+	struct isolation_manager stray = { .name = "stray", .ops = &iso_other_ops };
+
+	INIT_LIST_HEAD(&stray.node);
+	KUNIT_EXPECT_EQ(test, -ENODEV,
+			isolation_group_set_manager(ctx->group, &stray));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+}
+
+static void isolation_bound_device_joining_unlocks_group(struct kunit *test)
+{
+	struct isolation_group *group = ctx->group;
+	struct device *dev;
+
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_set_manager(group, &ctx->mgr));
+	/* Bound before it joins: a provider that comes late. */
+	ctx->group = NULL;
+	dev = iso_device(test, "isokunit-host");
+	KUNIT_ASSERT_TRUE(test, bound_to(dev, &iso_host_driver));
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, dev, "r"));
+	EXPECT_STATE(test, group, ISOLATION_GROUP_MANAGED);
+	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_GROUP_UNLOCKED_EVENT], 1);
+	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_DEVICE_ADDED], 1);
+	ctx->group = group;
+}
+
+static void isolation_removing_foreign_member_locks_group(struct kunit *test)
+{
+	struct device *dev = iso_device(test, "isokunit-host");
+
+	iso_device(test, NULL);
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_MANAGED);
+	isolation_group_remove_device(dev);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_DEVICE_REMOVED], 1);
+	KUNIT_EXPECT_PTR_EQ(test, ctx->event_dev, NULL);
+	/* It keeps its driver: leaving a group unbinds nothing. */
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_host_driver));
+}
+
+/* --- every route to a driver --------------------------------------------- */
+
+/* Hotplug: probing at device_add() refuses the host driver. */
+static void isolation_hotplug_into_locked_group_stays_driverless(struct kunit *test)
+{
+	struct device *dev;
+
+	iso_device(test, NULL);
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	dev = iso_device(test, "isokunit-host");
+	KUNIT_EXPECT_PTR_EQ(test, dev->isolation_group, ctx->group);
+	KUNIT_EXPECT_NULL(test, dev->driver);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_DEVICE_ADDED], 1);
+	KUNIT_EXPECT_PTR_EQ(test, ctx->event_dev, dev);
+}
+
+static void isolation_driver_register_refuses_foreign(struct kunit *test)
+{
+	struct device *dev = iso_device(test, "isokunit-late");
+	struct device *free_dev;
+
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	ctx->group = NULL;
+	free_dev = iso_device(test, "isokunit-late");
+	KUNIT_ASSERT_EQ(test, 0, platform_driver_register(&iso_late_driver));
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test,
+						  platform_driver_unregister_action,
+						  &iso_late_driver));
+	wait_for_device_probe();
+	KUNIT_EXPECT_NULL(test, dev->driver);
+	/* The same driver binds where no manager stands in the way. */
+	KUNIT_EXPECT_TRUE(test, bound_to(free_dev, &iso_late_driver));
+}
+
+static ssize_t iso_dev_write(struct device *dev, const char *file,
+			     const char *s)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "bus/platform/devices/%s/%s",
+		 dev_name(dev), file);
+	return iso_sysfs_write(path, s);
+}
+
+/*
+ * sysfs bind: refused with an error for a device of a managed group, while
+ * the same write binds a device of no group.  Both devices match the host
+ * driver (driver_override), so only the isolation filter tells them apart.
+ */
+static void isolation_sysfs_bind_of_foreign_fails(struct kunit *test)
+{
+	const char *bind = "bus/platform/drivers/isokunit-host/bind";
+	struct device *dev = iso_device(test, NULL);
+	struct device *free_dev;
+
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	ctx->group = NULL;
+	free_dev = iso_device(test, NULL);
+	KUNIT_ASSERT_EQ(test, 0, device_set_driver_override(dev, "isokunit-host"));
+	KUNIT_ASSERT_EQ(test, 0,
+			device_set_driver_override(free_dev, "isokunit-host"));
+
+	KUNIT_EXPECT_LT(test, iso_sysfs_write(bind, dev_name(dev)), 0);
+	KUNIT_EXPECT_NULL(test, dev->driver);
+	EXPECT_STATE(test, dev->isolation_group, ISOLATION_GROUP_LOCKED);
+	KUNIT_EXPECT_GT(test, iso_sysfs_write(bind, dev_name(free_dev)), 0);
+	KUNIT_EXPECT_TRUE(test, bound_to(free_dev, &iso_host_driver));
+}
+
+/* driver_override, then drivers_probe: the same, through the bus. */
+static void isolation_driver_override_probe_refused(struct kunit *test)
+{
+	const char *probe = "bus/platform/drivers_probe";
+	struct device *dev = iso_device(test, NULL);
+	struct device *free_dev;
+
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	ctx->group = NULL;
+	free_dev = iso_device(test, NULL);
+	KUNIT_ASSERT_GT(test, iso_dev_write(dev, "driver_override",
+					    "isokunit-host"), 0);
+	KUNIT_ASSERT_GT(test, iso_dev_write(free_dev, "driver_override",
+					    "isokunit-host"), 0);
+
+	iso_sysfs_write(probe, dev_name(dev));
+	iso_sysfs_write(probe, dev_name(free_dev));
+	wait_for_device_probe();
+	KUNIT_EXPECT_NULL(test, dev->driver);
+	EXPECT_STATE(test, dev->isolation_group, ISOLATION_GROUP_LOCKED);
+	KUNIT_EXPECT_TRUE(test, bound_to(free_dev, &iso_host_driver));
+}
+
+static void isolation_async_probe_refuses_foreign(struct kunit *test)
+{
+	struct device *dev;
+
+	iso_device(test, NULL);
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	iso_probes = 0;
+	dev = iso_device(test, "isokunit-async");
+	KUNIT_EXPECT_NULL(test, dev->driver);
+	KUNIT_EXPECT_EQ(test, iso_probes, 0);
+	/* Without a manager, the same device probes the same way. */
+	ctx->group = NULL;
+	dev = iso_device(test, "isokunit-async");
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_async_driver));
+}
+
+static void isolation_deferred_probe_refuses_foreign(struct kunit *test)
+{
+	struct device *dev = iso_device(test, "isokunit-defer");
+	struct device *trigger;
+
+	KUNIT_ASSERT_EQ(test, iso_defers, 1);
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	/* A driver binding anywhere retries deferred probes. */
+	ctx->group = NULL;
+	trigger = iso_device(test, "isokunit-host");
+	KUNIT_ASSERT_TRUE(test, bound_to(trigger, &iso_host_driver));
+	wait_for_device_probe();
+	KUNIT_EXPECT_EQ(test, iso_defers, 1);
+	KUNIT_EXPECT_NULL(test, dev->driver);
+}
+
+/* What driver_match_device() says of @drv, with the bus matching it. */
+static int iso_match(struct kunit *test, struct device *dev,
+		     struct platform_driver *drv)
+{
+	KUNIT_EXPECT_EQ(test, 0,
+			device_set_driver_override(dev, drv->driver.name));
+	return driver_match_device(&drv->driver, dev);
+}
+
+/* The match filter alone, which every route to a driver goes through. */
+static void isolation_match_filters_foreign_driver(struct kunit *test)
+{
+	struct device *dev = iso_device(test, NULL);
+
+	KUNIT_EXPECT_EQ(test, 1, iso_match(test, dev, &iso_host_driver));
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	KUNIT_EXPECT_EQ(test, 0, iso_match(test, dev, &iso_host_driver));
+	KUNIT_EXPECT_EQ(test, 1, iso_match(test, dev, &iso_mgr_driver));
+	KUNIT_EXPECT_EQ(test, 1, iso_match(test, dev, &iso_stub_driver));
+}
+
+/* A manager set between match and probe is caught where probe commits. */
+static void isolation_probe_rechecks_after_match(struct kunit *test)
+{
+	struct device *dev = iso_device(test, NULL);
+
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	/* device_driver_attach() is what bind does after its match. */
+	KUNIT_EXPECT_EQ(test, -EBUSY, iso_bind(dev, &iso_host_driver));
+	KUNIT_EXPECT_NULL(test, dev->driver);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+}
+
+static void isolation_manager_driver_binds_in_locked_group(struct kunit *test)
+{
+	struct device *dev = iso_device(test, NULL);
+
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	KUNIT_EXPECT_EQ(test, 0, iso_bind(dev, &iso_mgr_driver));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	device_release_driver(dev);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+}
+
+static void isolation_compatible_driver_binds_in_locked_group(struct kunit *test)
+{
+	struct device *dev = iso_device(test, NULL);
+
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	KUNIT_EXPECT_EQ(test, 0, iso_bind(dev, &iso_stub_driver));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+}
+
+static void isolation_unmanaged_group_binds_any_driver(struct kunit *test)
+{
+	struct device *dev = iso_device(test, NULL);
+
+	KUNIT_EXPECT_EQ(test, 0, iso_bind(dev, &iso_host_driver));
+	device_release_driver(dev);
+	KUNIT_EXPECT_EQ(test, 0, iso_bind(dev, &iso_mgr_driver));
+}
+
+static void isolation_removed_manager_driver_unlocks(struct kunit *test)
+{
+	iso_device(test, "isokunit-mgr");
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	isolation_manager_remove_driver(&ctx->mgr, &iso_mgr_driver.driver);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_MANAGED);
+	KUNIT_EXPECT_EQ(test, 0, isolation_manager_add_driver(&ctx->mgr,
+						&iso_mgr_driver.driver));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+}
+
+/* --- managers going away --------------------------------------------------- */
+
+static void isolation_manager_unregister_frees_groups(struct kunit *test)
+{
+	struct device *dev = iso_device(test, NULL);
+
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->other));
+	isolation_manager_unregister(&ctx->other);
+	ctx->other.name = NULL;		/* so that exit does not do it again */
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+	KUNIT_EXPECT_EQ(test, 0, iso_bind(dev, &iso_host_driver));
+}
+
+static void isolation_managed_group_outlives_provider(struct kunit *test)
+{
+	struct isolation_group *group = test_group_alloc(test);
+	int id = isolation_group_id(group);
+
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_set_manager(group, &ctx->mgr));
+	test_group_put(test, group);
+	/* The manager's reference keeps it, empty, until it lets go. */
+	KUNIT_EXPECT_TRUE(test, group_id_in_sysfs(id));
+	isolation_group_clear_manager(group, &ctx->mgr);
+	KUNIT_EXPECT_FALSE(test, group_id_in_sysfs(id));
+}
+
+/* --- sysfs ------------------------------------------------------------------ */
+
+static void isolation_sysfs_blockers_name_foreign_members(struct kunit *test)
+{
+	struct device *host = iso_device(test, "isokunit-host");
+	char want[96];
+
+	iso_device(test, "isokunit-stub");
+	iso_device(test, NULL);
+	snprintf(want, sizeof(want), "%s isokunit-host\n", dev_name(host));
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "blockers"), want);
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "blockers"), want);
+	device_release_driver(host);
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "blockers"), "");
+}
+
+static void isolation_sysfs_reason_lists_members(struct kunit *test)
+{
+	struct device *a = iso_device(test, NULL);
+	struct device *b = iso_device(test, NULL);
+	char want[160];
+
+	snprintf(want, sizeof(want), "%s on the kunit bus\n%s on the kunit bus\n",
+		 dev_name(a), dev_name(b));
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "reason"), want);
+}
+
+static void isolation_sysfs_manager_write_claims_group(struct kunit *test)
+{
+	struct device *host = iso_device(test, "isokunit-host");
+	struct device *stub = iso_device(test, "isokunit-stub");
+	struct device *idle = iso_device(test, NULL);
+
+	KUNIT_EXPECT_GT(test, group_write(test, ctx->group, "manager",
+					  "kunit-mgr\n"), 0);
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "state"),
+			   "locked\n");
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"),
+			   "kunit-mgr\n");
+	KUNIT_EXPECT_TRUE(test, bound_to(host, &iso_mgr_driver));
+	KUNIT_EXPECT_TRUE(test, bound_to(idle, &iso_mgr_driver));
+	/* Compatible drivers stay. */
+	KUNIT_EXPECT_TRUE(test, bound_to(stub, &iso_stub_driver));
+}
+
+static void isolation_sysfs_manager_write_empty_releases(struct kunit *test)
+{
+	struct device *host = iso_device(test, "isokunit-host");
+	struct device *stub = iso_device(test, "isokunit-stub");
+
+	KUNIT_ASSERT_GT(test, group_write(test, ctx->group, "manager",
+					  "kunit-mgr"), 0);
+	KUNIT_ASSERT_TRUE(test, bound_to(host, &iso_mgr_driver));
+	KUNIT_EXPECT_GT(test, group_write(test, ctx->group, "manager", "\n"), 0);
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "state"),
+			   "unmanaged\n");
+	/* Host drivers probed again. */
+	KUNIT_EXPECT_TRUE(test, bound_to(host, &iso_host_driver));
+	KUNIT_EXPECT_TRUE(test, bound_to(stub, &iso_stub_driver));
+	/* Releasing an unmanaged group is nothing to do, and no error. */
+	KUNIT_EXPECT_EQ(test, 1, group_write(test, ctx->group, "manager", "\n"));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+}
+
+/* Every refused write leaves the group exactly as it was. */
+static void expect_group_untouched(struct kunit *test, struct device *host)
+{
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"), "\n");
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+	KUNIT_EXPECT_TRUE(test, bound_to(host, &iso_host_driver));
+}
+
+static void isolation_sysfs_manager_unknown_is_enodev(struct kunit *test)
+{
+	struct device *host = iso_device(test, "isokunit-host");
+
+	KUNIT_EXPECT_EQ(test, -ENODEV, group_write(test, ctx->group, "manager",
+						   "no-such-manager"));
+	expect_group_untouched(test, host);
+}
+
+static void isolation_sysfs_manager_garbage_is_einval(struct kunit *test)
+{
+	struct device *host = iso_device(test, "isokunit-host");
+
+	KUNIT_EXPECT_EQ(test, -EINVAL, group_write(test, ctx->group, "manager",
+						   "kunit mgr"));
+	KUNIT_EXPECT_EQ(test, -EINVAL, group_write(test, ctx->group, "manager",
+						   "kunit-mgr\n\n"));
+	KUNIT_EXPECT_EQ(test, -EINVAL, group_write(test, ctx->group, "manager",
+						   "\x01\x02"));
+	KUNIT_EXPECT_EQ(test, -EINVAL, group_write(test, ctx->group, "manager",
+			"a-name-much-longer-than-any-manager-has"));
+	expect_group_untouched(test, host);
+}
+
+static void isolation_sysfs_manager_held_is_ebusy(struct kunit *test)
+{
+	struct device *host = iso_device(test, "isokunit-host");
+
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->other));
+	KUNIT_EXPECT_EQ(test, -EBUSY, group_write(test, ctx->group, "manager",
+						  "kunit-mgr"));
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"),
+			   "kunit-other\n");
+	KUNIT_EXPECT_TRUE(test, bound_to(host, &iso_host_driver));
+}
+
+static void isolation_sysfs_manager_needs_cap_sys_admin(struct kunit *test)
+{
+	struct device *host = iso_device(test, "isokunit-host");
+	const struct cred *old;
+	struct cred *cred;
+	ssize_t ret;
+
+	cred = prepare_creds();
+	KUNIT_ASSERT_NOT_NULL(test, cred);
+	cap_lower(cred->cap_effective, CAP_SYS_ADMIN);
+	old = override_creds(cred);
+	ret = group_write(test, ctx->group, "manager", "kunit-mgr");
+	revert_creds(old);
+	put_cred(cred);
+	KUNIT_EXPECT_EQ(test, -EPERM, ret);
+	expect_group_untouched(test, host);
+}
+
+static void isolation_claim_rolls_back_on_manager_error(struct kunit *test)
+{
+	struct device *host = iso_device(test, "isokunit-host");
+
+	iso_device(test, NULL);
+	ctx->claim_error = -EIO;
+	KUNIT_EXPECT_EQ(test, -EIO, group_write(test, ctx->group, "manager",
+						"kunit-mgr"));
+	expect_group_untouched(test, host);
+}
+
+static void isolation_claim_refuses_unbindable_driver(struct kunit *test)
+{
+	struct device *pinned = iso_device(test, "isokunit-pinned");
+	struct device *host = iso_device(test, "isokunit-host");
+
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			isolation_group_claim(ctx->group, &ctx->mgr));
+	KUNIT_EXPECT_TRUE(test, bound_to(pinned, &iso_pinned_driver));
+	expect_group_untouched(test, host);
+}
+
+static void isolation_claim_of_managed_group_restores_it(struct kunit *test)
+{
+	struct device *host = iso_device(test, "isokunit-host");
+
+	iso_device(test, NULL);
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	ctx->claim_error = -EIO;
+	KUNIT_EXPECT_EQ(test, -EIO,
+			isolation_group_claim(ctx->group, &ctx->mgr));
+	/* Managed again, with the host driver back on its device. */
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_MANAGED);
+	KUNIT_EXPECT_TRUE(test, bound_to(host, &iso_host_driver));
+}
+
+static void iso_uevent_stub(struct isolation_group *group,
+			    enum isolation_group_state state)
+{
+	ctx->uevents++;
+	ctx->uevent_state = state;
+}
+
+static void isolation_state_change_sends_uevent(struct kunit *test)
+{
+	struct device *dev = iso_device(test, "isokunit-host");
+
+	kunit_activate_static_stub(test, isolation_group_uevent,
+				   iso_uevent_stub);
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	KUNIT_EXPECT_EQ(test, ctx->uevents, 1);
+	KUNIT_EXPECT_EQ(test, ctx->uevent_state, ISOLATION_GROUP_MANAGED);
+	device_release_driver(dev);
+	KUNIT_EXPECT_EQ(test, ctx->uevents, 2);
+	KUNIT_EXPECT_EQ(test, ctx->uevent_state, ISOLATION_GROUP_LOCKED);
+	/* No change, no event. */
+	KUNIT_EXPECT_EQ(test, 0, iso_bind(dev, &iso_mgr_driver));
+	KUNIT_EXPECT_EQ(test, ctx->uevents, 2);
+	isolation_group_clear_manager(ctx->group, &ctx->mgr);
+	KUNIT_EXPECT_EQ(test, ctx->uevents, 3);
+	KUNIT_EXPECT_EQ(test, ctx->uevent_state, ISOLATION_GROUP_UNMANAGED);
+}
+
+/* --- the fixture ------------------------------------------------------------ */
+
+static int isolation_test_init(struct kunit *test)
+{
+	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	if (!ctx)
+		return -ENOMEM;
+	ctx->prov.name = "kunit-a";
+	ctx->prov_b.name = "kunit-b";
+	ctx->mgr.name = "kunit-mgr";
+	ctx->mgr.ops = &iso_mgr_ops;
+	ctx->other.name = "kunit-other";
+	ctx->other.ops = &iso_other_ops;
+	KUNIT_ASSERT_EQ(test, 0, isolation_provider_register(&ctx->prov));
+	KUNIT_ASSERT_EQ(test, 0, isolation_provider_register(&ctx->prov_b));
+	KUNIT_ASSERT_EQ(test, 0, isolation_manager_register(&ctx->mgr));
+	KUNIT_ASSERT_EQ(test, 0, isolation_manager_register(&ctx->other));
+	KUNIT_ASSERT_EQ(test, 0, isolation_manager_add_driver(&ctx->mgr,
+						&iso_mgr_driver.driver));
+	ctx->group = test_group_alloc(test);
+	iso_probes = 0;
+	iso_defers = 0;
+	return 0;
+}
+
+static void isolation_test_exit(struct kunit *test)
+{
+	/* Before the case's devices and groups go, in KUnit's cleanup. */
+	if (ctx->other.name)
+		isolation_manager_unregister(&ctx->other);
+	isolation_manager_unregister(&ctx->mgr);
+	if (ctx->prov_b.name)
+		isolation_provider_unregister(&ctx->prov_b);
+	isolation_provider_unregister(&ctx->prov);
+	ctx->group = NULL;
+}
+
+static int isolation_suite_init(struct kunit_suite *suite)
+{
+	struct file_system_type *sysfs = get_fs_type("sysfs");
+	int i, ret;
+
+	if (!sysfs)
+		return -ENODEV;
+	iso_sysfs = kern_mount(sysfs);
+	if (IS_ERR(iso_sysfs))
+		return PTR_ERR(iso_sysfs);
+
+	for (i = 0; i < ARRAY_SIZE(iso_drivers); i++) {
+		ret = platform_driver_register(iso_drivers[i]);
+		if (ret)
+			goto err;
+	}
+	ret = bus_register_notifier(&platform_bus_type, &iso_bus_nb);
+	if (ret)
+		goto err;
+	return 0;
+err:
+	while (--i >= 0)
+		platform_driver_unregister(iso_drivers[i]);
+	kern_unmount(iso_sysfs);
+	return ret;
+}
+
+static void isolation_suite_exit(struct kunit_suite *suite)
+{
+	int i;
+
+	bus_unregister_notifier(&platform_bus_type, &iso_bus_nb);
+	for (i = ARRAY_SIZE(iso_drivers) - 1; i >= 0; i--)
+		platform_driver_unregister(iso_drivers[i]);
+	kern_unmount(iso_sysfs);
+}
+
+static struct kunit_case isolation_test_cases[] = {
+	/* groups, members, references */
 	KUNIT_CASE(isolation_group_alloc_appears_in_sysfs),
 	KUNIT_CASE(isolation_group_ids_are_distinct),
 	KUNIT_CASE(isolation_group_last_put_leaves_sysfs),
 	KUNIT_CASE(isolation_group_get_keeps_group),
-	KUNIT_CASE(isolation_group_put_null_is_noop),
 	KUNIT_CASE(isolation_add_device_links_both_ways),
-	KUNIT_CASE(isolation_add_several_devices),
+	KUNIT_CASE(isolation_get_from_dev_finds_group),
+	KUNIT_CASE(isolation_for_each_dev_visits_members),
 	KUNIT_CASE(isolation_device_in_one_group_only),
 	KUNIT_CASE(isolation_add_unregistered_device_refused),
 	KUNIT_CASE(isolation_remove_device_unlinks),
@@ -378,15 +1346,65 @@ static struct kunit_case isolation_group_test_cases[] = {
 	KUNIT_CASE(isolation_device_del_leaves_group),
 	KUNIT_CASE(isolation_device_del_frees_orphan_group),
 	KUNIT_CASE(isolation_same_name_members_both_linked),
+	/* providers */
+	KUNIT_CASE(isolation_two_providers_at_once),
+	KUNIT_CASE(isolation_provider_unregister_empties_groups),
+	/* the state machine */
+	KUNIT_CASE(isolation_new_group_is_unmanaged),
+	KUNIT_CASE(isolation_manager_locks_group_without_drivers),
+	KUNIT_CASE(isolation_foreign_driver_keeps_group_managed),
+	KUNIT_CASE(isolation_last_foreign_unbind_locks_group),
+	KUNIT_CASE(isolation_manager_and_compatible_drivers_lock),
+	KUNIT_CASE(isolation_clear_manager_unmanages_group),
+	KUNIT_CASE(isolation_clear_by_non_holder_is_ignored),
+	KUNIT_CASE(isolation_second_manager_is_refused),
+	KUNIT_CASE(isolation_same_manager_again_is_noop),
+	KUNIT_CASE(isolation_unregistered_manager_is_refused),
+	KUNIT_CASE(isolation_bound_device_joining_unlocks_group),
+	KUNIT_CASE(isolation_removing_foreign_member_locks_group),
+	KUNIT_CASE(isolation_removed_manager_driver_unlocks),
+	/* every route to a driver */
+	KUNIT_CASE(isolation_hotplug_into_locked_group_stays_driverless),
+	KUNIT_CASE(isolation_driver_register_refuses_foreign),
+	KUNIT_CASE(isolation_sysfs_bind_of_foreign_fails),
+	KUNIT_CASE(isolation_driver_override_probe_refused),
+	KUNIT_CASE(isolation_async_probe_refuses_foreign),
+	KUNIT_CASE(isolation_deferred_probe_refuses_foreign),
+	KUNIT_CASE(isolation_match_filters_foreign_driver),
+	KUNIT_CASE(isolation_probe_rechecks_after_match),
+	KUNIT_CASE(isolation_manager_driver_binds_in_locked_group),
+	KUNIT_CASE(isolation_compatible_driver_binds_in_locked_group),
+	KUNIT_CASE(isolation_unmanaged_group_binds_any_driver),
+	/* managers going away */
+	KUNIT_CASE(isolation_manager_unregister_frees_groups),
+	KUNIT_CASE(isolation_managed_group_outlives_provider),
+	/* sysfs, claims and releases */
+	KUNIT_CASE(isolation_sysfs_blockers_name_foreign_members),
+	KUNIT_CASE(isolation_sysfs_reason_lists_members),
+	KUNIT_CASE(isolation_sysfs_manager_write_claims_group),
+	KUNIT_CASE(isolation_sysfs_manager_write_empty_releases),
+	KUNIT_CASE(isolation_sysfs_manager_unknown_is_enodev),
+	KUNIT_CASE(isolation_sysfs_manager_garbage_is_einval),
+	KUNIT_CASE(isolation_sysfs_manager_held_is_ebusy),
+	KUNIT_CASE(isolation_sysfs_manager_needs_cap_sys_admin),
+	KUNIT_CASE(isolation_claim_rolls_back_on_manager_error),
+	KUNIT_CASE(isolation_claim_refuses_unbindable_driver),
+	KUNIT_CASE(isolation_claim_of_managed_group_restores_it),
+	KUNIT_CASE(isolation_state_change_sends_uevent),
 	{}
 };
 
-static struct kunit_suite isolation_group_test_suite = {
-	.name = "isolation_group",
-	.test_cases = isolation_group_test_cases,
+static struct kunit_suite isolation_test_suite = {
+	.name = "isolation",
+	.suite_init = isolation_suite_init,
+	.suite_exit = isolation_suite_exit,
+	.init = isolation_test_init,
+	.exit = isolation_test_exit,
+	.test_cases = isolation_test_cases,
 };
 
-kunit_test_suite(isolation_group_test_suite);
+kunit_test_suite(isolation_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests for device isolation groups");
 MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
