@@ -72,18 +72,43 @@ def checkpatch(work):
     return failures
 
 
+def new_sources(suffix):
+    return sorted({p for c in tree.read_series() for p in c.new_files
+                   if p.endswith(suffix) and "/test/" not in p})
+
+
+def kernel_doc(work):
+    """scripts/kernel-doc -Wall on the series' new C files and headers."""
+    files = new_sources(".c") + new_sources(".h")
+    r = subprocess.run(["perl", "scripts/kernel-doc", "-none", "-Wall"] + [REPO / f for f in files],
+                       cwd=work, capture_output=True, text=True)
+    warn = [l for l in (r.stdout + r.stderr).splitlines() if l.strip()]
+    log(f"kernel-doc -Wall: {'FAIL' if warn or r.returncode else 'ok'}")
+    return [f"kernel-doc:\n    " + "\n    ".join(warn)] if warn or r.returncode else []
+
+
 def sparse(work, build):
-    """sparse (make C=2) on the series' new C files in the boot kernel."""
-    objs = sorted({p[:-2] + ".o" for c in tree.read_series() for p in c.new_files
-                   if p.endswith(".c") and "/test/" not in p})
-    r = subprocess.run(kbuild.make_args(work, build) + ["C=2", "CHECK=sparse"] + objs,
-                       capture_output=True, text=True, env=dict(os.environ, **kbuild.ccache_env()))
+    """sparse (make C=2) and W=1 on the series' new C files in the boot kernel."""
+    objs = [p[:-2] + ".o" for p in new_sources(".c")]
+    r = subprocess.run(kbuild.make_args(work, build) + ["C=2", "CHECK=sparse", "W=1"] + objs,
+                       capture_output=True, text=True,
+                       env=dict(os.environ, **kbuild.ccache_env()))
     warn = [l for l in (r.stdout + r.stderr).splitlines()
             if re.search(r": (warning|error):", l)]
     if r.returncode:
-        warn.append(f"make C=2 failed: {r.stderr.strip()[-500:]}")
-    log(f"sparse on {' '.join(objs)}: {'FAIL' if warn else 'ok'}")
-    return [f"sparse:\n    " + "\n    ".join(warn)] if warn else []
+        warn.append(f"make C=2 W=1 failed: {r.stderr.strip()[-500:]}")
+    log(f"sparse and W=1 on {' '.join(objs)}: {'FAIL' if warn else 'ok'}")
+    return ["sparse, W=1:\n    " + "\n    ".join(warn)] if warn else []
+
+
+def without_isolation(work):
+    """Build what the series touches with CONFIG_ISOLATION unset."""
+    try:
+        kbuild.build_kernel(work, "no-isolation", ["boot.config", "no-isolation.config"],
+                            targets=["drivers/base/"])
+    except Failure as e:
+        return [f"build without CONFIG_ISOLATION: {e}"]
+    return []
 
 
 # --- commands -------------------------------------------------------------------
@@ -137,18 +162,17 @@ def cmd_test(args):
     work = tree.assemble()
     results = []          # (name, ok)
 
-    failures = checkpatch(work)
-    results.append(("checkpatch", not failures))
-    for f in failures:
-        print(f"FAIL {f}")
+    def step(name, failures):
+        results.append((name, not failures))
+        for f in failures:
+            print(f"FAIL {f}", flush=True)
 
+    step("checkpatch --strict", checkpatch(work))
+    step("kernel-doc", kernel_doc(work))
     results.append(("kunit", kbuild.kunit(work)))
-
     kernel = boot_kernel(work)
-    failures = sparse(work, kernel.parents[3])
-    results.append(("sparse", not failures))
-    for f in failures:
-        print(f"FAIL {f}")
+    step("sparse and W=1", sparse(work, kernel.parents[3]))
+    step("build without CONFIG_ISOLATION", without_isolation(work))
 
     initrd = initramfs()
     for path in boot.scenarios():

@@ -32,28 +32,28 @@ def make_args(tree, build):
     return ["make", "-C", str(tree), f"O={build}", "ARCH=x86_64", f"-j{JOBS}", f"CC={cc}"]
 
 
-def fragment_lines(*names):
-    lines = []
-    for name in names:
-        for line in (CONFIGS / name).read_text().splitlines():
-            line = line.strip()
-            if line and not line.startswith("#"):
-                lines.append(line)
-    return lines
-
-
 def check_config(build, lines):
     have = set((Path(build) / ".config").read_text().splitlines())
-    missing = [l for l in lines
-               if l not in have and not (l.endswith("=n") and
-                                         f"# {l[:-2]} is not set" in have)]
+    missing = [l for l in lines if l not in have]
     if missing:
         raise Failure("the kernel configuration lost these options (renamed, or a "
                       "dependency is missing):\n  " + "\n  ".join(missing))
 
 
-def build_kernel(tree, name, fragments):
-    """Build bzImage for the config made of @fragments; return the build dir."""
+def fragment_lines(*names):
+    """The options of the fragments; "# CONFIG_X is not set" counts too."""
+    lines = {}
+    for name in names:
+        for line in (CONFIGS / name).read_text().splitlines():
+            line = line.strip()
+            m = re.match(r"# (CONFIG_\w+) is not set$", line) or re.match(r"(CONFIG_\w+)=", line)
+            if m:
+                lines[m.group(1)] = line      # a later fragment wins
+    return list(lines.values())
+
+
+def build_kernel(tree, name, fragments, targets=("bzImage",)):
+    """Build @targets for the config made of @fragments; return the build dir."""
     build = CACHE / "build" / name
     build.mkdir(parents=True, exist_ok=True)
     lines = fragment_lines(*fragments)
@@ -66,8 +66,9 @@ def build_kernel(tree, name, fragments):
         run(make_args(tree, build) + ["olddefconfig"], env=env, quiet=True)
         check_config(build, lines)
         stamp.write_text(digest)
-    log(f"building the {name} kernel (incremental; a first build takes 5 to 10 minutes)")
-    run(make_args(tree, build) + ["bzImage"], env=env, quiet=True)
+    log(f"building {' '.join(targets)} of the {name} kernel (incremental; "
+        "a first build of a whole kernel takes 10 to 15 minutes)")
+    run(make_args(tree, build) + list(targets), env=env, quiet=True)
     check_config(build, lines)
     return build
 

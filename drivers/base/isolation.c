@@ -76,7 +76,7 @@ struct isolation_group {
 	struct rcu_head rcu;
 	int id;
 
-	struct mutex mutex;
+	struct mutex mutex;		/* see "Locking" above */
 	struct list_head devices;	/* of struct isolation_member */
 	struct isolation_manager *manager;
 	unsigned int foreign;		/* members on foreign drivers */
@@ -297,29 +297,36 @@ EXPORT_SYMBOL_GPL(isolation_manager_unregister);
 
 static void isolation_group_recount(struct isolation_group *group);
 
-/* Count anew, in every group @mgr holds, the members on foreign drivers. */
+/*
+ * Count anew, in every group @mgr holds, the members on foreign drivers.
+ * Each group moves to a list of its own while it is counted, so that no
+ * allocation can fail and leave a count behind.
+ */
 static void isolation_manager_recount(struct isolation_manager *mgr)
 {
-	struct isolation_group *group, **groups;
-	unsigned int i, n = 0;
+	struct isolation_group *group;
+	LIST_HEAD(done);
 
-	mutex_lock(&isolation_lock);
-	list_for_each_entry(group, &mgr->groups, manager_node)
-		n++;
-	groups = kcalloc(n, sizeof(*groups), GFP_KERNEL);
-	n = 0;
-	if (groups)
-		list_for_each_entry(group, &mgr->groups, manager_node)
-			groups[n++] = isolation_group_get(group);
-	mutex_unlock(&isolation_lock);
+	for (;;) {
+		mutex_lock(&isolation_lock);
+		group = list_first_entry_or_null(&mgr->groups,
+						 struct isolation_group,
+						 manager_node);
+		if (group) {
+			list_move_tail(&group->manager_node, &done);
+			isolation_group_get(group);
+		} else {
+			list_splice(&done, &mgr->groups);
+		}
+		mutex_unlock(&isolation_lock);
+		if (!group)
+			return;
 
-	for (i = 0; i < n; i++) {
-		mutex_lock(&groups[i]->mutex);
-		isolation_group_recount(groups[i]);
-		mutex_unlock(&groups[i]->mutex);
-		isolation_group_put(groups[i]);
+		mutex_lock(&group->mutex);
+		isolation_group_recount(group);
+		mutex_unlock(&group->mutex);
+		isolation_group_put(group);
 	}
-	kfree(groups);
 }
 
 /**
@@ -613,7 +620,7 @@ VISIBLE_IF_KUNIT void isolation_group_uevent(struct isolation_group *group,
 					     enum isolation_group_state state)
 {
 	char env[48];
-	char *envp[] = { env, NULL };
+	char *envp[2] = { env, NULL };
 
 	KUNIT_STATIC_STUB_REDIRECT(isolation_group_uevent, group, state);
 
@@ -898,7 +905,7 @@ static void isolation_group_remove_all(struct isolation_group *group)
 }
 
 /**
- * isolation_group_for_each_dev - call a function for each member
+ * isolation_group_walk_devices - call a function for each member
  * @group: the group; the caller holds a reference
  * @data: passed to @fn
  * @fn: called for each device, with the group's mutex held: it must not
@@ -907,7 +914,7 @@ static void isolation_group_remove_all(struct isolation_group *group)
  *
  * Return: 0, or what @fn returned to stop the walk.
  */
-int isolation_group_for_each_dev(struct isolation_group *group, void *data,
+int isolation_group_walk_devices(struct isolation_group *group, void *data,
 				 int (*fn)(struct device *dev, void *data))
 {
 	struct isolation_member *member;
@@ -922,7 +929,7 @@ int isolation_group_for_each_dev(struct isolation_group *group, void *data,
 	mutex_unlock(&group->mutex);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(isolation_group_for_each_dev);
+EXPORT_SYMBOL_GPL(isolation_group_walk_devices);
 
 /* --- managers on groups -------------------------------------------------- */
 

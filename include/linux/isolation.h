@@ -123,7 +123,7 @@ struct isolation_group *isolation_group_get_from_dev(struct device *dev);
 int isolation_group_add_device(struct isolation_group *group,
 			       struct device *dev, const char *reason);
 void isolation_group_remove_device(struct device *dev);
-int isolation_group_for_each_dev(struct isolation_group *group, void *data,
+int isolation_group_walk_devices(struct isolation_group *group, void *data,
 				 int (*fn)(struct device *dev, void *data));
 
 int isolation_manager_register(struct isolation_manager *mgr);
@@ -195,7 +195,7 @@ static inline void isolation_group_remove_device(struct device *dev)
 }
 
 static inline int
-isolation_group_for_each_dev(struct isolation_group *group, void *data,
+isolation_group_walk_devices(struct isolation_group *group, void *data,
 			     int (*fn)(struct device *dev, void *data))
 {
 	return 0;

@@ -466,21 +466,23 @@ static void isolation_get_from_dev_finds_group(struct kunit *test)
 
 static int count_dev(struct device *dev, void *data)
 {
-	(*(int *)data)++;
+	int *n = data;
+
+	(*n)++;
 	return 0;
 }
 
-static void isolation_for_each_dev_visits_members(struct kunit *test)
+static void isolation_walk_devices_visits_members(struct kunit *test)
 {
 	struct isolation_group *group = test_group_alloc(test);
+	struct device *a = test_device(test, "iso-each-0");
+	struct device *b = test_device(test, "iso-each-1");
 	int n = 0;
 
-	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group,
-			test_device(test, "iso-each-0"), "r"));
-	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group,
-			test_device(test, "iso-each-1"), "r"));
-	KUNIT_EXPECT_EQ(test, 0, isolation_group_for_each_dev(group, &n,
-							       count_dev));
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, a, "r"));
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_add_device(group, b, "r"));
+	KUNIT_EXPECT_EQ(test, 0,
+			isolation_group_walk_devices(group, &n, count_dev));
 	KUNIT_EXPECT_EQ(test, n, 2);
 }
 
@@ -637,13 +639,13 @@ static void isolation_two_providers_at_once(struct kunit *test)
 {
 	struct isolation_group *a = test_group_alloc_for(test, &ctx->prov);
 	struct isolation_group *b = test_group_alloc_for(test, &ctx->prov_b);
+	struct device *da = test_device(test, "iso-prov-0");
+	struct device *db = test_device(test, "iso-prov-1");
 
 	KUNIT_EXPECT_STREQ(test, group_file(test, a, "provider"), "kunit-a\n");
 	KUNIT_EXPECT_STREQ(test, group_file(test, b, "provider"), "kunit-b\n");
-	KUNIT_EXPECT_EQ(test, 0, isolation_group_add_device(a,
-			test_device(test, "iso-prov-0"), "r"));
-	KUNIT_EXPECT_EQ(test, 0, isolation_group_add_device(b,
-			test_device(test, "iso-prov-1"), "r"));
+	KUNIT_EXPECT_EQ(test, 0, isolation_group_add_device(a, da, "r"));
+	KUNIT_EXPECT_EQ(test, 0, isolation_group_add_device(b, db, "r"));
 }
 
 static void isolation_provider_unregister_empties_groups(struct kunit *test)
@@ -1027,8 +1029,9 @@ static void isolation_removed_manager_driver_unlocks(struct kunit *test)
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
 	isolation_manager_remove_driver(&ctx->mgr, &iso_mgr_driver.driver);
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_MANAGED);
-	KUNIT_EXPECT_EQ(test, 0, isolation_manager_add_driver(&ctx->mgr,
-						&iso_mgr_driver.driver));
+	KUNIT_EXPECT_EQ(test, 0,
+			isolation_manager_add_driver(&ctx->mgr,
+						     &iso_mgr_driver.driver));
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
 }
 
@@ -1152,8 +1155,9 @@ static void isolation_sysfs_manager_garbage_is_einval(struct kunit *test)
 						   "kunit-mgr\n\n"));
 	KUNIT_EXPECT_EQ(test, -EINVAL, group_write(test, ctx->group, "manager",
 						   "\x01\x02"));
-	KUNIT_EXPECT_EQ(test, -EINVAL, group_write(test, ctx->group, "manager",
-			"a-name-much-longer-than-any-manager-has"));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			group_write(test, ctx->group, "manager",
+				    "a-name-much-longer-than-any-manager-has"));
 	expect_group_untouched(test, host);
 }
 
@@ -1270,8 +1274,9 @@ static int isolation_test_init(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, isolation_provider_register(&ctx->prov_b));
 	KUNIT_ASSERT_EQ(test, 0, isolation_manager_register(&ctx->mgr));
 	KUNIT_ASSERT_EQ(test, 0, isolation_manager_register(&ctx->other));
-	KUNIT_ASSERT_EQ(test, 0, isolation_manager_add_driver(&ctx->mgr,
-						&iso_mgr_driver.driver));
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_manager_add_driver(&ctx->mgr,
+						     &iso_mgr_driver.driver));
 	ctx->group = test_group_alloc(test);
 	iso_probes = 0;
 	iso_defers = 0;
@@ -1335,7 +1340,7 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_group_get_keeps_group),
 	KUNIT_CASE(isolation_add_device_links_both_ways),
 	KUNIT_CASE(isolation_get_from_dev_finds_group),
-	KUNIT_CASE(isolation_for_each_dev_visits_members),
+	KUNIT_CASE(isolation_walk_devices_visits_members),
 	KUNIT_CASE(isolation_device_in_one_group_only),
 	KUNIT_CASE(isolation_add_unregistered_device_refused),
 	KUNIT_CASE(isolation_remove_device_unlinks),
