@@ -15,7 +15,13 @@ Scenario lines:
     expect iommu: <id> <id> ...       one kernel iommu group, by QEMU ids
     expect isolation: <id> <id> ...   one isolation group, by QEMU ids
     expect driver: <id> <driver|->    the driver bound to a device
+    expect reason: <id> <text>        the device's reason line contains <text>
+    expect state: <id> <state>        the state of the device's isolation group
+    expect ungrouped: <id> ...        devices in no isolation group
+    expect absent: <id> ...           devices gone from the guest and its groups
     monitor: <HMP command>            e.g. device_add, through QMP
+    wait: <id>                        until the guest sees the device
+    gone: <id>                        until the guest no longer sees it
     guest: <shell command>            run in the guest; must exit 0
     check                             report, and compare with the
                                       expectations given since the last check
@@ -138,9 +144,10 @@ def parse_scenario(path, extra_qemu=()):
             sc.qemu += shlex.split(rest)
         elif key == "cmdline":
             sc.cmdline += " " + rest
-        elif key in ("monitor", "guest"):
+        elif key in ("monitor", "guest", "wait", "gone"):
             sc.steps.append(Step(key, rest, line=n))
-        elif key in ("expect iommu", "expect isolation", "expect driver"):
+        elif key in ("expect iommu", "expect isolation", "expect driver", "expect reason",
+                     "expect state", "expect ungrouped", "expect absent"):
             words = rest.split()
             if not words:
                 raise Failure(f"{where}: '{key}' names no device")
@@ -153,7 +160,7 @@ def parse_scenario(path, extra_qemu=()):
     known = set(sc.ids())
     for s in sc.steps:
         for kind, words, n in s.expect:
-            names = words[:1] if kind == "driver" else words
+            names = words if kind in ("iommu", "isolation", "ungrouped", "absent") else words[:1]
             unknown = [w for w in names if w not in known]
             if unknown:
                 raise Failure(f"{Path(path).name}:{n}: no QEMU device has id {unknown[0]}")
@@ -201,6 +208,7 @@ class Qmp:
         if out.strip():
             raise Failure(f"monitor '{line}': {out.strip()}")
 
+
     def pci_ids(self):
         """Map guest PCI addresses to QEMU device ids."""
         ids = {}
@@ -238,6 +246,7 @@ class Guest:
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         threading.Thread(target=self._pump, daemon=True).start()
         self.qmp = None
+        self.known = {}          # QEMU id -> the last guest address seen
         self.wait_for("ready", BOOT_TIMEOUT, "the guest did not come up")
         self.qmp = Qmp(sock)
 
@@ -295,9 +304,11 @@ class Report:
     pci: dict            # bdf -> (vendor:device, driver)
     iommu: dict          # group id -> [device names]
     isolation: dict      # group id -> [device names]
-    attrs: dict          # group id -> {file: first line}
+    attrs: dict          # group id -> {provider|manager|state: value}
     core: bool
     ids: dict            # bdf -> QEMU id
+    reasons: dict = field(default_factory=dict)    # device -> reason
+    blockers: dict = field(default_factory=dict)   # group id -> [(device, driver)]
 
     def name(self, dev):
         return self.ids.get(dev, dev)
@@ -324,6 +335,10 @@ def parse_report(lines, ids):
             r.isolation[w[1]] = w[2:]
         elif w[0] == "isolation-attr":
             r.attrs.setdefault(w[1], {})[w[2]] = " ".join(w[3:])
+        elif w[0] == "isolation-reason":
+            r.reasons[w[2]] = " ".join(w[3:])
+        elif w[0] == "isolation-blocker":
+            r.blockers.setdefault(w[1], []).append((w[2], w[3] if len(w) > 3 else "?"))
         elif w[0] == "isolation-core":
             r.core = w[1] == "yes"
     return r
@@ -352,21 +367,56 @@ def check_report(r, expect, named):
             if h not in want and not any(h & g for g in want):
                 errors.append(f"unexpected {kind} group {fmt(h)}")
     by_id = {v: k for k, v in r.ids.items()}
+    member = {d: g for g, devs in r.isolation.items() for d in devs}
     for kind, words, _ in expect:
+        dev = words[0]
+        bdf = by_id.get(dev, "")
         if kind == "driver":
-            dev, want = words[0], words[1] if len(words) > 1 else "-"
-            have = r.pci.get(by_id.get(dev, ""), ("", "(absent)"))[1]
+            want = words[1] if len(words) > 1 else "-"
+            have = r.pci.get(bdf, ("", "(absent)"))[1]
             if have != want:
                 errors.append(f"expected {dev} on driver {want}, found {have}")
+        elif kind == "reason":
+            want = " ".join(words[1:])
+            have = r.reasons.get(bdf, "(no reason)")
+            if want not in have:
+                errors.append(f"expected the reason of {dev} to say '{want}', it says '{have}'")
+        elif kind == "state":
+            have = r.attrs.get(member.get(bdf), {}).get("state", "(in no group)")
+            if have != words[1]:
+                errors.append(f"expected the group of {dev} {words[1]}, found {have}")
+        elif kind == "ungrouped":
+            for d in words:
+                if by_id.get(d) in member:
+                    errors.append(f"expected {d} in no isolation group, found it in "
+                                  f"group {member[by_id[d]]}")
+    if not r.reasons and r.isolation:
+        errors.append("the isolation groups give no reasons")
+    for d in member:
+        if d.startswith("0000:") and d not in r.reasons:
+            errors.append(f"{r.name(d)} has no reason in its isolation group")
     # Never finer than the kernel's own groups: an iommu group is whole in
     # one isolation group, or in none.
-    member = {d: g for g, devs in r.isolation.items() for d in devs}
     for g, devs in r.iommu.items():
         homes = {member.get(d) for d in devs}
         if len(homes) > 1:
             errors.append(f"iommu group {g} ({' '.join(r.name(d) for d in devs)}) is split "
                           f"across isolation groups {sorted(map(str, homes))}: "
                           "an isolation group is finer than the IOMMU's")
+    return errors
+
+
+def check_absent(r, expect, known):
+    """Devices removed from the machine must be gone from its groups too."""
+    errors = []
+    listed = {d for devs in list(r.isolation.values()) + list(r.iommu.values()) for d in devs}
+    for kind, words, _ in expect:
+        for d in words if kind == "absent" else []:
+            addr = known.get(d)
+            if not addr:
+                errors.append(f"{d} was never seen in the guest, so its absence proves nothing")
+            elif addr in r.pci or addr in listed:
+                errors.append(f"expected {d} ({addr}) gone, but the guest still has it")
     return errors
 
 
@@ -381,8 +431,11 @@ def format_report(r):
         out.append("  (none)")
     for g in sorted(r.isolation, key=int):
         a = r.attrs.get(g, {})
-        out.append(f"  {g:>4}  provider={a.get('provider', '-')}  state={a.get('state', '-')}")
-        out += [f"        {dev(d)}" for d in r.isolation[g]]
+        out.append(f"  {g:>4}  provider={a.get('provider') or '-'}  "
+                   f"manager={a.get('manager') or '-'}  state={a.get('state', '-')}")
+        out += [f"        {dev(d):<34} {r.reasons.get(d, '')}" for d in r.isolation[g]]
+        out += [f"        blocks locking: {d} on {drv}" for d, drv in r.blockers.get(g, [])
+                if a.get("manager")]
     out.append("kernel iommu groups:")
     if not r.iommu:
         out.append("  (none)")
@@ -392,6 +445,27 @@ def format_report(r):
 
 
 # --- running a scenario -----------------------------------------------------
+
+def wait_device(guest, step, timeout=STEP_TIMEOUT):
+    """Wait until the guest sees (wait:) or no longer sees (gone:) a device."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        guest.known.update({v: k for k, v in guest.qmp.pci_ids().items()})
+        addr = guest.known.get(step.arg)
+        if addr:
+            present = guest.run(f"test -e /sys/bus/pci/devices/{addr}")[0] == 0
+            if present == (step.kind == "wait"):
+                # Let the probes and the groups settle.
+                guest.run("sleep 1")
+                return []
+        elif step.kind == "gone":
+            return []
+        time.sleep(0.5)
+    what = "appear" if step.kind == "wait" else "go"
+    addr = guest.known.get(step.arg, "no address")
+    return [f"line {step.line}: {step.arg} ({addr}) did not {what} "
+            f"in the guest within {timeout}s"]
+
 
 def run_scenario(kernel, initrd, sc, show=False):
     """Boot @sc and run its steps.  Return a list of failures (empty: passed)."""
@@ -407,6 +481,8 @@ def run_scenario(kernel, initrd, sc, show=False):
         for step in sc.steps:
             if step.kind == "monitor":
                 guest.qmp.hmp(step.arg)
+            elif step.kind in ("wait", "gone"):
+                failures += wait_device(guest, step)
             elif step.kind == "guest":
                 status, _ = guest.run(step.arg)
                 if status:
@@ -414,10 +490,13 @@ def run_scenario(kernel, initrd, sc, show=False):
                                     f"exited {status}")
             elif step.kind == "check":
                 _, lines = guest.run("iso-report")
-                report = parse_report(lines, guest.qmp.pci_ids())
+                ids = guest.qmp.pci_ids()
+                guest.known.update({v: k for k, v in ids.items()})
+                report = parse_report(lines, ids)
                 if show:
                     print(format_report(report), flush=True)
                 errors = check_report(report, step.expect, named)
+                errors += check_absent(report, step.expect, guest.known)
                 if errors and not show:
                     print(format_report(report), flush=True)
                 where = f"check at line {step.line}: " if step.line else ""
