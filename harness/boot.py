@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common import CACHE, REPO, Failure, log
+from kbuild import SPLAT
 
 GUEST = REPO / "harness" / "guest"
 SCENARIOS = REPO / "tests" / "boot"
@@ -62,11 +63,6 @@ QEMU_MACHINE = [
 ]
 CMDLINE = "console=ttyS0 panic=-1 oops=panic rdinit=/init"
 
-# What the kernel prints when something went wrong that a test must not hide.
-SPLAT = re.compile(r"WARNING:|BUG:|Oops|Kernel panic|general protection|"
-                   r"Call Trace:|UBSAN:|KASAN:|kmemleak:.*new suspected|"
-                   r"possible circular locking|possible recursive locking|"
-                   r"INFO: task .* blocked|refcount_t:")
 
 BOOT_TIMEOUT = int(os.environ.get("ISOLATION_BOOT_TIMEOUT", 180))
 STEP_TIMEOUT = 60

@@ -80,9 +80,35 @@ def kunit(tree, extra=()):
     cmd = ["python3", "tools/testing/kunit/kunit.py", "run", "--arch=x86_64",
            f"--kunitconfig={KUNITCONFIG}", f"--build_dir={build}", f"--jobs={JOBS}",
            "--timeout=300"]
+    cmd += [f"--kconfig_add={l}" for l in fragment_lines("kunit-debug.config")]
     if shutil.which("ccache"):
         cmd.append("--make_options=CC=ccache gcc")
     cmd += list(extra)
     log("KUnit: " + " ".join(cmd[1:]))
     r = subprocess.run(cmd, cwd=tree, env=dict(os.environ, **ccache_env()))
-    return r.returncode == 0
+    splats = kernel_splats(build / "test.log")
+    for s in splats:
+        print(f"FAIL KUnit kernel log: {s}", flush=True)
+    return r.returncode == 0 and not splats
+
+
+# What the kernel prints when something went wrong that a test must not hide.
+SPLAT = re.compile(r"WARNING:|BUG:|Oops|Kernel panic|general protection|Call Trace:|"
+                   r"UBSAN:|KASAN:|kmemleak:.*new suspected|"
+                   r"possible circular locking|possible recursive locking|"
+                   r"inconsistent lock state|INFO: task .* blocked|refcount_t:|"
+                   r"ODEBUG:|list_add corruption|list_del corruption")
+
+
+def kernel_splats(logfile):
+    """The lines of a kernel log that report a bug, with what follows the first."""
+    try:
+        lines = Path(logfile).read_text(errors="replace").splitlines()
+    except FileNotFoundError:
+        return [f"{logfile} is missing: the kernel's log was not saved"]
+    hits = [i for i, l in enumerate(lines) if SPLAT.search(l)]
+    if not hits:
+        return []
+    first = hits[0]
+    return [f"{len(hits)} line(s) report a kernel bug; the first, in {logfile}:\n    "
+            + "\n    ".join(lines[first:first + 25])]

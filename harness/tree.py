@@ -181,7 +181,11 @@ def assemble():
         stamp.write_text(str(b.path) + "\n" + b.version + "\n")
 
     edited = edited_files(work)
-    if edited and not os.environ.get("ISOLATION_DISCARD_EDITS"):
+    if edited and os.environ.get("CI"):
+        # A CI run has no edits of its own: what is there is a developer's
+        # leftover in a shared cache, and the series is what counts.
+        log("CI: discarding edits in the work tree: " + " ".join(edited))
+    elif edited and not os.environ.get("ISOLATION_DISCARD_EDITS"):
         raise Failure("these files were edited in the work tree since it was assembled:\n  "
                       + "\n  ".join(edited) + "\nsave them into the series with ./iso refresh "
                       "(or ./iso refresh PATCH FILE for a new file), or discard them with "
