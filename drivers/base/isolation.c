@@ -24,16 +24,22 @@
  *
  * Locking, from the outside in:
  *
- *   device_lock(dev)  >  group->mutex  >  isolation_lock
+ *   isolation_manager_lock  >  device_lock(dev)  >  group->mutex  >
+ *   isolation_lock
  *
- * group->mutex protects the group's members, what each is bound to, its
+ * isolation_manager_lock serialises changes to a manager's drivers and its
+ * unregistration, which recount its groups.  group->mutex protects the
+ * group's members, what each is bound to and whether that is foreign, its
  * manager and foreign count.  dev->isolation_group only changes with the
  * device lock and then the group mutex held, so whoever holds either reads
  * a stable value; others use isolation_group_get_from_dev().
  * isolation_lock protects the registries: the providers and the groups of
  * each, the managers and the drivers and groups of each; nothing is taken
- * under it.  No lock of this file is held while calling into the driver
- * core to bind or unbind: claims and releases mark the group busy instead.
+ * under it.  A group's last reference is dropped with it held
+ * (kref_put_mutex()), so a registry walk never meets a dying group.
+ *
+ * No lock of this file is held while calling into the driver core to bind
+ * or unbind: claims and releases mark the group busy instead.
  *
  * Lifetime:
  *
@@ -93,6 +99,7 @@ struct isolation_member {
 	struct device *dev;
 	/* The driver the device is bound to, as the bind hooks saw it. */
 	const struct device_driver *driver;
+	bool foreign;			/* counted in group->foreign */
 	char *link_name;		/* the member's name in devices/ */
 	char *reason;
 };
@@ -110,6 +117,7 @@ struct isolation_manager_driver {
 /* The longest manager name that a write to the "manager" file accepts. */
 #define ISOLATION_MANAGER_NAME_MAX	32
 
+static DEFINE_MUTEX(isolation_manager_lock);
 static DEFINE_MUTEX(isolation_lock);
 static LIST_HEAD(isolation_providers);
 static LIST_HEAD(isolation_managers);
@@ -267,6 +275,7 @@ void isolation_manager_unregister(struct isolation_manager *mgr)
 	struct isolation_manager_driver *md, *tmp;
 	struct isolation_group *group;
 
+	mutex_lock(&isolation_manager_lock);
 	mutex_lock(&isolation_lock);
 	list_del_init(&mgr->node);
 	mutex_unlock(&isolation_lock);
@@ -291,6 +300,7 @@ void isolation_manager_unregister(struct isolation_manager *mgr)
 		kfree(md);
 	}
 	mutex_unlock(&isolation_lock);
+	mutex_unlock(&isolation_manager_lock);
 	pr_info("manager %s unregistered\n", mgr->name);
 }
 EXPORT_SYMBOL_GPL(isolation_manager_unregister);
@@ -299,13 +309,16 @@ static void isolation_group_recount(struct isolation_group *group);
 
 /*
  * Count anew, in every group @mgr holds, the members on foreign drivers.
- * Each group moves to a list of its own while it is counted, so that no
- * allocation can fail and leave a count behind.
+ * Each group moves to a list of its own once counted, so that the walk
+ * needs no lock across the groups' mutexes; isolation_manager_lock keeps
+ * other walks of @mgr's groups out meanwhile.
  */
 static void isolation_manager_recount(struct isolation_manager *mgr)
 {
 	struct isolation_group *group;
 	LIST_HEAD(done);
+
+	lockdep_assert_held(&isolation_manager_lock);
 
 	for (;;) {
 		mutex_lock(&isolation_lock);
@@ -350,11 +363,13 @@ int isolation_manager_add_driver(struct isolation_manager *mgr,
 		return -ENOMEM;
 	md->drv = drv;
 
+	mutex_lock(&isolation_manager_lock);
 	mutex_lock(&isolation_lock);
 	list_add_tail(&md->node, &mgr->drivers);
 	mutex_unlock(&isolation_lock);
 	/* Devices already on @drv no longer count against a lock. */
 	isolation_manager_recount(mgr);
+	mutex_unlock(&isolation_manager_lock);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(isolation_manager_add_driver);
@@ -373,6 +388,7 @@ void isolation_manager_remove_driver(struct isolation_manager *mgr,
 {
 	struct isolation_manager_driver *md, *found = NULL;
 
+	mutex_lock(&isolation_manager_lock);
 	mutex_lock(&isolation_lock);
 	list_for_each_entry(md, &mgr->drivers, node) {
 		if (md->drv == drv) {
@@ -385,6 +401,7 @@ void isolation_manager_remove_driver(struct isolation_manager *mgr,
 	kfree(found);
 	if (found)
 		isolation_manager_recount(mgr);
+	mutex_unlock(&isolation_manager_lock);
 }
 EXPORT_SYMBOL_GPL(isolation_manager_remove_driver);
 
@@ -503,16 +520,16 @@ struct isolation_group *isolation_group_get(struct isolation_group *group)
 }
 EXPORT_SYMBOL_GPL(isolation_group_get);
 
+/* Called by kref_put_mutex() with isolation_lock held, which it drops. */
 static void isolation_group_last_put(struct kref *kref)
 {
 	struct isolation_group *group =
 		container_of(kref, struct isolation_group, users);
 
-	pr_debug("group %d released\n", group->id);
-	mutex_lock(&isolation_lock);
 	if (group->provider)
 		list_del(&group->provider_node);
 	mutex_unlock(&isolation_lock);
+	pr_debug("group %d released\n", group->id);
 	/*
 	 * Remove the directories now rather than in the release callback,
 	 * which CONFIG_DEBUG_KOBJECT_RELEASE may delay: a group without
@@ -531,12 +548,13 @@ static void isolation_group_last_put(struct kref *kref)
  *
  * The last reference takes the group out of sysfs and frees it.
  *
- * Context: process context, may sleep.
+ * Context: process context, may sleep; not with isolation_lock held.
  */
 void isolation_group_put(struct isolation_group *group)
 {
 	if (group)
-		kref_put(&group->users, isolation_group_last_put);
+		kref_put_mutex(&group->users, isolation_group_last_put,
+			       &isolation_lock);
 }
 EXPORT_SYMBOL_GPL(isolation_group_put);
 
@@ -654,28 +672,37 @@ static void isolation_group_changed(struct isolation_group *group,
 				 ISOLATION_GROUP_UNLOCKED_EVENT);
 }
 
-/* The number of members on drivers foreign to the group's manager. */
-static unsigned int isolation_group_count_foreign(struct isolation_group *group)
+/*
+ * Record @drv as @member's driver, and keep group->foreign the number of
+ * members whose flag says their driver is foreign to the group's manager.
+ * Every change of a member's driver, of the manager or of the manager's
+ * drivers goes through here, so the count never drifts from the flags.
+ */
+static void isolation_member_set_driver(struct isolation_group *group,
+					struct isolation_member *member,
+					const struct device_driver *drv)
 {
-	struct isolation_member *member;
-	unsigned int n = 0;
+	bool foreign = group->manager &&
+		       isolation_driver_foreign(group->manager, drv);
 
 	lockdep_assert_held(&group->mutex);
 
-	if (group->manager)
-		list_for_each_entry(member, &group->devices, list)
-			if (isolation_driver_foreign(group->manager,
-						     member->driver))
-				n++;
-	return n;
+	if (foreign && !member->foreign)
+		group->foreign++;
+	else if (!foreign && member->foreign)
+		group->foreign--;
+	member->foreign = foreign;
+	member->driver = drv;
 }
 
-/* Count anew, after the manager's drivers changed. */
+/* Judge every member anew: the manager or its drivers changed. */
 static void isolation_group_recount(struct isolation_group *group)
 {
 	enum isolation_group_state old = __isolation_group_state(group);
+	struct isolation_member *member;
 
-	group->foreign = isolation_group_count_foreign(group);
+	list_for_each_entry(member, &group->devices, list)
+		isolation_member_set_driver(group, member, member->driver);
 	isolation_group_changed(group, old, group->manager);
 }
 
@@ -818,19 +845,15 @@ int isolation_group_add_device(struct isolation_group *group,
 	isolation_group_get(group);
 	mutex_lock(&group->mutex);
 	old = __isolation_group_state(group);
-	member->driver = dev->driver;
 	list_add_tail(&member->list, &group->devices);
+	isolation_member_set_driver(group, member, dev->driver);
 	WRITE_ONCE(dev->isolation_group, group);
-	if (group->manager &&
-	    isolation_driver_foreign(group->manager, member->driver))
-		group->foreign++;
 	isolation_notify(group->manager, group, dev, ISOLATION_DEVICE_ADDED);
 	isolation_group_changed(group, old, group->manager);
 	mutex_unlock(&group->mutex);
-	device_unlock(dev);
-
 	dev_info(dev, "added to isolation group %d: %s\n", group->id,
 		 member->reason);
+	device_unlock(dev);
 	return 0;
 
 out_unlock:
@@ -866,11 +889,9 @@ void isolation_group_remove_device(struct device *dev)
 	mutex_lock(&group->mutex);
 	old = __isolation_group_state(group);
 	member = isolation_group_find_member(group, dev);
+	isolation_member_set_driver(group, member, NULL);
 	list_del(&member->list);
 	WRITE_ONCE(dev->isolation_group, NULL);
-	if (group->manager &&
-	    isolation_driver_foreign(group->manager, member->driver))
-		group->foreign--;
 	isolation_notify(group->manager, group, dev, ISOLATION_DEVICE_REMOVED);
 	isolation_group_changed(group, old, group->manager);
 	mutex_unlock(&group->mutex);
@@ -909,8 +930,8 @@ static void isolation_group_remove_all(struct isolation_group *group)
  * @group: the group; the caller holds a reference
  * @data: passed to @fn
  * @fn: called for each device, with the group's mutex held: it must not
- *	call back into the isolation core for this group, nor bind or unbind
- *	drivers.  A non-zero return stops the walk.
+ *	take any device lock, call back into the isolation core for this
+ *	group, nor bind or unbind drivers.  A non-zero return stops the walk.
  *
  * Return: 0, or what @fn returned to stop the walk.
  */
@@ -951,6 +972,7 @@ EXPORT_SYMBOL_GPL(isolation_group_walk_devices);
 int isolation_group_set_manager(struct isolation_group *group,
 				struct isolation_manager *mgr)
 {
+	struct isolation_member *member;
 	enum isolation_group_state old;
 	int ret = 0;
 
@@ -976,8 +998,9 @@ int isolation_group_set_manager(struct isolation_group *group,
 		goto out;
 
 	old = __isolation_group_state(group);
-	group->manager = mgr;
-	group->foreign = isolation_group_count_foreign(group);
+	WRITE_ONCE(group->manager, mgr);
+	list_for_each_entry(member, &group->devices, list)
+		isolation_member_set_driver(group, member, member->driver);
 	pr_info("group %d: taken by %s\n", group->id, mgr->name);
 	isolation_group_changed(group, old, mgr);
 out:
@@ -1000,6 +1023,7 @@ EXPORT_SYMBOL_GPL(isolation_group_set_manager);
 void isolation_group_clear_manager(struct isolation_group *group,
 				   struct isolation_manager *mgr)
 {
+	struct isolation_member *member;
 	enum isolation_group_state old;
 
 	mutex_lock(&group->mutex);
@@ -1008,8 +1032,9 @@ void isolation_group_clear_manager(struct isolation_group *group,
 		return;
 	}
 	old = __isolation_group_state(group);
-	group->manager = NULL;
-	group->foreign = 0;
+	WRITE_ONCE(group->manager, NULL);
+	list_for_each_entry(member, &group->devices, list)
+		isolation_member_set_driver(group, member, member->driver);
 	mutex_lock(&isolation_lock);
 	list_del_init(&group->manager_node);
 	mutex_unlock(&isolation_lock);
@@ -1041,10 +1066,19 @@ static void isolation_log_refusal(struct device *dev,
 bool __isolation_driver_allowed(struct device *dev,
 				const struct device_driver *drv)
 {
-	struct isolation_group *group = isolation_group_get_from_dev(dev);
+	struct isolation_group *group;
 	struct isolation_manager *mgr;
 	bool allowed;
 
+	/* Most grouped devices are in unmanaged groups: no lock for them. */
+	rcu_read_lock();
+	group = READ_ONCE(dev->isolation_group);
+	allowed = !group || !READ_ONCE(group->manager);
+	rcu_read_unlock();
+	if (allowed)
+		return true;
+
+	group = isolation_group_get_from_dev(dev);
 	if (!group)
 		return true;
 	mutex_lock(&group->mutex);
@@ -1069,9 +1103,9 @@ int isolation_device_bind(struct device *dev, const struct device_driver *drv)
 	struct isolation_member *member;
 	int ret = 0;
 
-	device_lock_assert(dev);
 	if (!group)
 		return 0;
+	device_lock_assert(dev);
 
 	mutex_lock(&group->mutex);
 	if (group->manager && isolation_driver_foreign(group->manager, drv)) {
@@ -1079,7 +1113,7 @@ int isolation_device_bind(struct device *dev, const struct device_driver *drv)
 		ret = -EBUSY;
 	} else {
 		member = isolation_group_find_member(group, dev);
-		member->driver = drv;
+		isolation_member_set_driver(group, member, drv);
 	}
 	mutex_unlock(&group->mutex);
 	return ret;
@@ -1092,20 +1126,17 @@ int isolation_device_bind(struct device *dev, const struct device_driver *drv)
 void isolation_device_unbind(struct device *dev)
 {
 	struct isolation_group *group = dev->isolation_group;
-	enum isolation_group_state old;
 	struct isolation_member *member;
+	enum isolation_group_state old;
 
-	device_lock_assert(dev);
 	if (!group)
 		return;
+	device_lock_assert(dev);
 
 	mutex_lock(&group->mutex);
 	old = __isolation_group_state(group);
 	member = isolation_group_find_member(group, dev);
-	if (group->manager &&
-	    isolation_driver_foreign(group->manager, member->driver))
-		group->foreign--;
-	member->driver = NULL;
+	isolation_member_set_driver(group, member, NULL);
 	isolation_group_changed(group, old, group->manager);
 	mutex_unlock(&group->mutex);
 }
@@ -1178,50 +1209,79 @@ static void isolation_group_end(struct isolation_group *group,
 }
 
 /*
- * The driver @dev is bound to, if @wanted says it is one to unbind; NULL
- * otherwise.  Read under the device lock; the caller unbinds it with
- * device_release_driver_internal(), which does nothing if the driver
- * changed meanwhile.
+ * Whether @dev is still a live member of @group: a member of the snapshot
+ * may have been deleted, or left the group, since.  Device lock held.
+ */
+static bool isolation_still_member(struct isolation_group *group,
+				   struct device *dev)
+{
+	device_lock_assert(dev);
+	return dev->isolation_group == group && !dev->p->dead;
+}
+
+/*
+ * The driver of a live member of @group, if @wanted says it is one to
+ * unbind, else NULL; logged as @what.  Decided under the device lock, and
+ * the caller unbinds it with device_release_driver_internal(), which does
+ * nothing if the driver changed meanwhile.
  */
 static const struct device_driver *
-isolation_bound_driver(struct device *dev, struct isolation_manager *mgr,
-		       bool (*wanted)(struct isolation_manager *mgr,
-				      const struct device_driver *drv))
+isolation_driver_to_unbind(struct isolation_group *group,
+			   struct isolation_manager *mgr, struct device *dev,
+			   bool (*wanted)(struct isolation_manager *mgr,
+					  const struct device_driver *drv),
+			   const char *what)
 {
 	const struct device_driver *drv;
 
 	device_lock(dev);
 	drv = dev->driver;
+	if (!isolation_still_member(group, dev) || !drv || !wanted(mgr, drv))
+		drv = NULL;
+	else
+		dev_info(dev, "isolation group %d: unbinding %s (%s)\n",
+			 group->id, drv->name, what);
 	device_unlock(dev);
-	return drv && wanted(mgr, drv) ? drv : NULL;
+	return drv;
 }
 
-static void isolation_release_manager_driver(struct isolation_manager *mgr,
+static void isolation_release_manager_driver(struct isolation_group *group,
+					     struct isolation_manager *mgr,
 					     struct device *dev)
 {
 	const struct device_driver *drv;
+	bool member;
 
-	drv = isolation_bound_driver(dev, mgr, isolation_manager_owns);
+	drv = isolation_driver_to_unbind(group, mgr, dev,
+					 isolation_manager_owns, "release");
 	if (drv)
 		device_release_driver_internal(dev, drv, dev->parent);
-	if (mgr->ops->release_device)
+
+	device_lock(dev);
+	member = isolation_still_member(group, dev);
+	device_unlock(dev);
+	if (member && mgr->ops->release_device)
 		mgr->ops->release_device(mgr, dev);
 }
 
-/* Whether a claim may unbind @dev's foreign driver, if it has one. */
+/* Whether a claim could unbind @dev's foreign driver, if it has one. */
 static int isolation_check_unbind(struct isolation_group *group,
 				  struct isolation_manager *mgr,
 				  struct device *dev)
 {
 	const struct device_driver *drv;
+	int ret = 0;
 
-	drv = isolation_bound_driver(dev, mgr, isolation_driver_foreign);
-	if (drv && drv->suppress_bind_attrs) {
+	device_lock(dev);
+	drv = dev->driver;
+	if (isolation_still_member(group, dev) && drv &&
+	    isolation_driver_foreign(mgr, drv) && drv->suppress_bind_attrs) {
 		dev_err(dev, "isolation group %d: cannot claim for %s: driver %s cannot be unbound\n",
 			group->id, mgr->name, drv->name);
-		return -EBUSY;
+		ret = -EBUSY;
 	}
-	return 0;
+	device_unlock(dev);
+	return ret;
 }
 
 /* Unbind a foreign driver from @dev for a claim; true if it did. */
@@ -1231,24 +1291,29 @@ static bool isolation_unbind_foreign(struct isolation_group *group,
 {
 	const struct device_driver *drv;
 
-	drv = isolation_bound_driver(dev, mgr, isolation_driver_foreign);
-	if (!drv)
-		return false;
-	dev_info(dev, "isolation group %d: unbinding %s for %s\n", group->id,
-		 drv->name, mgr->name);
-	device_release_driver_internal(dev, drv, dev->parent);
-	return true;
+	drv = isolation_driver_to_unbind(group, mgr, dev,
+					 isolation_driver_foreign, mgr->name);
+	if (drv)
+		device_release_driver_internal(dev, drv, dev->parent);
+	return drv;
 }
 
-/* Bind @dev to one of the manager's drivers, if it has no driver. */
+/* Bind a live member without a driver to one of the manager's drivers. */
 static int isolation_claim_device(struct isolation_group *group,
 				  struct isolation_manager *mgr,
 				  struct device *dev)
 {
+	bool wanted;
 	int ret;
 
-	if (!mgr->ops->claim_device || READ_ONCE(dev->driver))
+	if (!mgr->ops->claim_device)
 		return 0;
+	device_lock(dev);
+	wanted = isolation_still_member(group, dev) && !dev->driver;
+	device_unlock(dev);
+	if (!wanted)
+		return 0;
+
 	ret = mgr->ops->claim_device(mgr, dev);
 	if (ret < 0) {
 		dev_err(dev, "isolation group %d: %s could not take the device: %d\n",
@@ -1280,9 +1345,14 @@ static void isolation_log_blockers(struct isolation_group *group)
  * Sets @mgr as the group's manager, unbinds every foreign driver, and asks
  * the manager to bind each device left without a driver
  * (&isolation_manager_ops.claim_device).  Compatible drivers stay.  On
- * success the group is locked.  On failure the group is as it was: the
- * manager's drivers bound here are unbound, the manager is cleared if it
- * was set here, and the unbound devices probe their host drivers again.
+ * success the group is locked.
+ *
+ * Refusals that need no change (another manager, a driver that cannot be
+ * unbound) come first and change nothing.  If the manager then fails, the
+ * claim is undone: the manager's drivers bound here are unbound and, if
+ * the manager did not hold the group before, it is cleared and the devices
+ * unbound here probe their host drivers again.  A group that the manager
+ * held before stays with it: host drivers cannot bind while it does.
  *
  * Context: process context, may sleep.  Must not be called with any device
  * lock held.
@@ -1302,6 +1372,11 @@ int isolation_group_claim(struct isolation_group *group,
 	if (IS_ERR(snap))
 		return PTR_ERR(snap);
 
+	for (i = 0; i < snap->n; i++) {
+		ret = isolation_check_unbind(group, mgr, snap->m[i].dev);
+		if (ret)
+			goto out;
+	}
 	mutex_lock(&group->mutex);
 	was_managed = group->manager == mgr;
 	mutex_unlock(&group->mutex);
@@ -1309,12 +1384,6 @@ int isolation_group_claim(struct isolation_group *group,
 	if (ret)
 		goto out;
 
-	/* Refuse before unbinding anything, so most failures change nothing. */
-	for (i = 0; i < snap->n; i++) {
-		ret = isolation_check_unbind(group, mgr, snap->m[i].dev);
-		if (ret)
-			goto rollback;
-	}
 	for (i = 0; i < snap->n; i++)
 		snap->m[i].unbound = isolation_unbind_foreign(group, mgr,
 							      snap->m[i].dev);
@@ -1336,21 +1405,15 @@ int isolation_group_claim(struct isolation_group *group,
 rollback:
 	for (i = 0; i < snap->n; i++)
 		if (snap->m[i].claimed)
-			isolation_release_manager_driver(mgr, snap->m[i].dev);
-	/*
-	 * The host drivers we unbound can only come back without a manager;
-	 * a group that was managed before is managed again once they have.
-	 */
-	isolation_group_clear_manager(group, mgr);
-	for (i = 0; i < snap->n; i++) {
-		if (snap->m[i].unbound &&
-		    device_attach(snap->m[i].dev) < 0)
-			dev_err(snap->m[i].dev, "isolation group %d: host driver did not probe again\n",
-				group->id);
+			isolation_release_manager_driver(group, mgr,
+							 snap->m[i].dev);
+	if (!was_managed) {
+		isolation_group_clear_manager(group, mgr);
+		for (i = 0; i < snap->n; i++)
+			if (snap->m[i].unbound && device_attach(snap->m[i].dev) < 0)
+				dev_err(snap->m[i].dev, "isolation group %d: host driver did not probe again\n",
+					group->id);
 	}
-	if (was_managed && isolation_group_set_manager(group, mgr))
-		pr_err("group %d: could not give it back to %s\n", group->id,
-		       mgr->name);
 out:
 	isolation_group_end(group, snap);
 	return ret;
@@ -1390,7 +1453,7 @@ int isolation_group_release(struct isolation_group *group,
 		goto out;
 
 	for (i = 0; i < snap->n; i++)
-		isolation_release_manager_driver(mgr, snap->m[i].dev);
+		isolation_release_manager_driver(group, mgr, snap->m[i].dev);
 	isolation_group_clear_manager(group, mgr);
 	for (i = 0; i < snap->n; i++) {
 		/* Drivers that stayed (compatible ones) are left alone. */

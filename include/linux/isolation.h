@@ -54,8 +54,8 @@ enum isolation_group_state {
 
 /**
  * enum isolation_event - what a manager is told about the groups it holds
- * @ISOLATION_DEVICE_ADDED: a device joined the group (it has no driver yet,
- *	or a driver the manager allows)
+ * @ISOLATION_DEVICE_ADDED: a device joined the group; a hot-added device
+ *	has no driver yet, one a provider adds late may have any
  * @ISOLATION_DEVICE_REMOVED: a device left the group
  * @ISOLATION_GROUP_LOCKED_EVENT: the group became locked
  * @ISOLATION_GROUP_UNLOCKED_EVENT: the group stopped being locked: a device
@@ -73,9 +73,10 @@ struct isolation_manager;
 /**
  * struct isolation_manager_ops - what a manager does for the isolation core
  * @notify: told of each &enum isolation_event on a group it holds.  Called
- *	with the group's mutex held and maybe the device lock of @dev: it
- *	must not call into the isolation core for this group, nor bind or
- *	unbind drivers.  @dev is NULL for the group events.  Optional.
+ *	with the group's mutex held, and maybe a device lock: it must not
+ *	take any device lock, call into the isolation core for this group,
+ *	nor bind or unbind drivers.  @dev is NULL for the group events.
+ *	Optional.
  * @claim_device: bind @dev, which has no driver, to one of the manager's
  *	drivers, for a claim from userspace (the "manager" file).  Called
  *	with no lock held.  Optional: without it the device stays unbound.

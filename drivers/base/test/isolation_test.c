@@ -1021,6 +1021,24 @@ static void isolation_unmanaged_group_binds_any_driver(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, iso_bind(dev, &iso_mgr_driver));
 }
 
+/* A device bound to a driver the manager gave up: unbinding it relocks. */
+static void isolation_unbind_after_driver_removal_relocks(struct kunit *test)
+{
+	struct device *dev = iso_device(test, "isokunit-mgr");
+
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	isolation_manager_remove_driver(&ctx->mgr, &iso_mgr_driver.driver);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_MANAGED);
+	device_release_driver(dev);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "blockers"), "");
+	KUNIT_EXPECT_EQ(test, 0,
+			isolation_manager_add_driver(&ctx->mgr,
+						     &iso_mgr_driver.driver));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+}
+
 static void isolation_removed_manager_driver_unlocks(struct kunit *test)
 {
 	iso_device(test, "isokunit-mgr");
@@ -1214,7 +1232,8 @@ static void isolation_claim_refuses_unbindable_driver(struct kunit *test)
 	expect_group_untouched(test, host);
 }
 
-static void isolation_claim_of_managed_group_restores_it(struct kunit *test)
+/* A failed claim never lets go of a group its manager held before. */
+static void isolation_failed_claim_keeps_held_group(struct kunit *test)
 {
 	struct device *host = iso_device(test, "isokunit-host");
 
@@ -1224,9 +1243,12 @@ static void isolation_claim_of_managed_group_restores_it(struct kunit *test)
 	ctx->claim_error = -EIO;
 	KUNIT_EXPECT_EQ(test, -EIO,
 			isolation_group_claim(ctx->group, &ctx->mgr));
-	/* Managed again, with the host driver back on its device. */
-	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_MANAGED);
-	KUNIT_EXPECT_TRUE(test, bound_to(host, &iso_host_driver));
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"),
+			   "kunit-mgr\n");
+	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_GROUP_UNLOCKED_EVENT], 0);
+	/* The host driver it unbound cannot come back while it holds it. */
+	KUNIT_EXPECT_NULL(test, host->driver);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
 }
 
 static void iso_uevent_stub(struct isolation_group *group,
@@ -1368,6 +1390,7 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_bound_device_joining_unlocks_group),
 	KUNIT_CASE(isolation_removing_foreign_member_locks_group),
 	KUNIT_CASE(isolation_removed_manager_driver_unlocks),
+	KUNIT_CASE(isolation_unbind_after_driver_removal_relocks),
 	/* every route to a driver */
 	KUNIT_CASE(isolation_hotplug_into_locked_group_stays_driverless),
 	KUNIT_CASE(isolation_driver_register_refuses_foreign),
@@ -1394,7 +1417,7 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_sysfs_manager_needs_cap_sys_admin),
 	KUNIT_CASE(isolation_claim_rolls_back_on_manager_error),
 	KUNIT_CASE(isolation_claim_refuses_unbindable_driver),
-	KUNIT_CASE(isolation_claim_of_managed_group_restores_it),
+	KUNIT_CASE(isolation_failed_claim_keeps_held_group),
 	KUNIT_CASE(isolation_state_change_sends_uevent),
 	{}
 };

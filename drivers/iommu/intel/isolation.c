@@ -14,17 +14,20 @@
  *   takes everything below it into its own group.
  * - Multifunction devices: functions without ACS share a group.
  *
- * One rule is coarser than pci_device_group(), on purpose: the downstream
- * ports of one switch that lack ACS route peer-to-peer traffic between each
- * other inside the switch, so they and everything below them share a group
- * with the switch's upstream port.  pci_device_group() gives each such
- * port a group of its own, which is finer than the hardware isolates.
+ * One rule is coarser than pci_device_group(), on purpose: a switch one of
+ * whose downstream ports lacks ACS routes peer-to-peer traffic from that
+ * port to every other port inside the switch, so everything below its
+ * downstream ports shares a group with its upstream port.
+ * pci_device_group() gives each port a group of its own, which is finer
+ * than the hardware isolates.
  *
  * Each member records the rule that placed it, and its DMAR unit.  Devices
- * are grouped in the order they are added, parents first, as for iommu
- * groups; a device that only the PCI core's rules could tie to a group
- * made earlier finds it by the same walks.  Non-PCI devices in a DMAR
- * unit's scope (ACPI namespace devices) get a group each.
+ * are grouped one at a time in the order they are added, parents first,
+ * as for iommu groups, and each finds the group of a device it is tied to
+ * by the same walks.  If a bridge a device depends on should have a group
+ * but has none (its add failed), the device stays out of every group, so
+ * that no group is ever finer than the hardware isolates.  Non-PCI devices
+ * in a DMAR unit's scope (ACPI namespace devices) get a group each.
  */
 
 #define pr_fmt(fmt) "DMAR: isolation: " fmt
@@ -40,10 +43,14 @@
 #define ISOLATION_ACS_FLAGS	(PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF)
 #define REASON_LEN		128
 #define MF_REASON		"function of multifunction device %s without ACS"
+#define SWITCH_REASON		"below switch %s, a downstream port of which has no ACS"
 
 static struct isolation_provider intel_isolation_provider = {
 	.name = "intel-iommu",
 };
+
+/* Serialises placing a device and adding it to its group. */
+static DEFINE_MUTEX(intel_isolation_lock);
 
 /* Where a device goes, and why. */
 struct intel_isolation_place {
@@ -78,77 +85,119 @@ static bool intel_isolation_mf_open(struct pci_dev *pdev)
 	       !pci_acs_enabled(pdev, ISOLATION_ACS_FLAGS);
 }
 
-/* A downstream port of a switch that forwards peer-to-peer between ports. */
-static bool intel_isolation_open_switch_port(struct pci_dev *pdev)
-{
-	return pci_is_pcie(pdev) &&
-	       pci_pcie_type(pdev) == PCI_EXP_TYPE_DOWNSTREAM &&
-	       !pci_acs_enabled(pdev, ISOLATION_ACS_FLAGS) &&
-	       !pci_is_root_bus(pdev->bus) && pdev->bus->self;
-}
-
-static bool intel_isolation_join(struct intel_isolation_place *place,
-				 struct pci_dev *owner, const char *fmt,
-				 struct pci_dev *why)
+/*
+ * Take the group of @owner, on which the device's isolation depends, into
+ * @place.  Return: 1 if @owner has a group; 0 if it has none because no
+ * DMAR unit translates for it; -ENODEV if it should have one and has none
+ * (its add failed): the device then stays out of every group rather than
+ * get one finer than the IOMMU's.
+ */
+static int intel_isolation_join(struct intel_isolation_place *place,
+				struct pci_dev *owner, const char *fmt)
 {
 	place->group = pci_isolation_group(owner);
-	if (place->group)
-		snprintf(place->reason, REASON_LEN, fmt, pci_name(why));
-	return place->group;
+	if (place->group) {
+		snprintf(place->reason, REASON_LEN, fmt, pci_name(owner));
+		return 1;
+	}
+	if (intel_isolation_unit(&owner->dev)) {
+		pci_err(owner, "in no isolation group: devices below it stay out\n");
+		return -ENODEV;
+	}
+	return 0;
 }
 
 /*
- * Another function of @pdev's slot that has a group and no ACS, when @pdev
- * has none either.  Only the slot is looked at, not every PCI device.
+ * The upstream port of the switch that @bus is inside of, if a downstream
+ * port of that switch lacks ACS: the switch then routes peer-to-peer
+ * traffic between its ports, so everything below it shares one group.
  */
-static bool intel_isolation_find_function(struct intel_isolation_place *place,
-					  struct pci_dev *pdev)
+static struct pci_dev *intel_isolation_open_switch(struct pci_bus *bus)
+{
+	struct pci_dev *up = bus->self, *port;
+	bool open = false;
+	int devfn;
+
+	if (!up || !pci_is_pcie(up) ||
+	    pci_pcie_type(up) != PCI_EXP_TYPE_UPSTREAM)
+		return NULL;
+	for (devfn = 0; devfn < 256 && !open; devfn++) {
+		port = pci_get_slot(bus, devfn);
+		open = port && pci_is_pcie(port) &&
+		       pci_pcie_type(port) == PCI_EXP_TYPE_DOWNSTREAM &&
+		       !pci_acs_enabled(port, ISOLATION_ACS_FLAGS);
+		pci_dev_put(port);
+	}
+	return open ? up : NULL;
+}
+
+/*
+ * A group among the devices tied to @pdev on its bus: DMA aliases by quirk,
+ * and functions of its slot when neither has ACS; transitively, like
+ * get_pci_alias_group() and get_pci_function_alias_group(), but on @pdev's
+ * bus only, where such ties live, rather than over every PCI device.
+ * @seen marks the devfns looked at.
+ */
+static int intel_isolation_find_tied(struct intel_isolation_place *place,
+				     struct pci_dev *pdev, unsigned long *seen)
 {
 	struct pci_dev *tmp;
-	bool found = false;
-	int fn;
+	const char *fmt;
+	int devfn, ret = 0;
 
-	if (!intel_isolation_mf_open(pdev))
-		return false;
-	for (fn = 0; fn < 8 && !found; fn++) {
-		tmp = pci_get_slot(pdev->bus,
-				   PCI_DEVFN(PCI_SLOT(pdev->devfn), fn));
-		if (tmp && tmp != pdev &&
-		    !pci_acs_enabled(tmp, ISOLATION_ACS_FLAGS))
-			found = intel_isolation_join(place, tmp, MF_REASON, tmp);
+	set_bit(pdev->devfn, seen);
+	for (devfn = 0; devfn < 256 && !ret; devfn++) {
+		if (test_bit(devfn, seen))
+			continue;
+		tmp = pci_get_slot(pdev->bus, devfn);
+		if (!tmp)
+			continue;
+		if (pci_devs_are_dma_aliases(pdev, tmp))
+			fmt = "DMA alias of %s";
+		else if (PCI_SLOT(devfn) == PCI_SLOT(pdev->devfn) &&
+			 intel_isolation_mf_open(pdev) &&
+			 !pci_acs_enabled(tmp, ISOLATION_ACS_FLAGS))
+			fmt = MF_REASON;
+		else
+			fmt = NULL;
+		if (fmt) {
+			/* Not grouped yet is normal here: tied devices come later. */
+			place->group = pci_isolation_group(tmp);
+			if (place->group) {
+				snprintf(place->reason, REASON_LEN, fmt,
+					 pci_name(tmp));
+				ret = 1;
+			} else {
+				ret = intel_isolation_find_tied(place, tmp, seen);
+			}
+		}
 		pci_dev_put(tmp);
 	}
-	return found;
+	return ret;
 }
 
-/* A device on @pdev's bus that the quirks make a DMA alias of it. */
-static bool intel_isolation_find_quirk_alias(struct intel_isolation_place *place,
-					     struct pci_dev *pdev)
+/*
+ * Where a PCI device goes, by the rules at the top of this file.
+ * Return: 0, with place->group NULL for a new group; -ENODEV to leave the
+ * device out of every group.
+ */
+static int intel_isolation_place_pci(struct intel_isolation_place *place,
+				     struct pci_dev *pdev)
 {
-	struct pci_dev *tmp;
-
-	list_for_each_entry(tmp, &pdev->bus->devices, bus_list) {
-		if (tmp != pdev && pci_devs_are_dma_aliases(pdev, tmp) &&
-		    intel_isolation_join(place, tmp, "DMA alias of %s", tmp))
-			return true;
-	}
-	return false;
-}
-
-/* Where a PCI device goes, by the rules at the top of this file. */
-static void intel_isolation_place_pci(struct intel_isolation_place *place,
-				      struct pci_dev *pdev)
-{
-	struct pci_dev *top = pdev;
+	DECLARE_BITMAP(seen, 256);
+	struct pci_dev *top = pdev, *up;
 	struct pci_bus *bus;
+	int ret;
 
 	/* Behind a bridge that takes over the requester ID. */
 	pci_for_each_dma_alias(pdev, intel_isolation_alias, &top);
-	if (top != pdev &&
-	    intel_isolation_join(place, top,
-				 pci_is_pcie(top) ? "behind PCIe-to-PCI bridge %s" :
-						    "behind PCI bridge %s", top))
-		return;
+	if (top != pdev) {
+		ret = intel_isolation_join(place, top, pci_is_pcie(top) ?
+					   "behind PCIe-to-PCI bridge %s" :
+					   "behind PCI bridge %s");
+		if (ret)
+			return min(ret, 0);
+	}
 
 	/* Below a bridge without ACS on the way to the root. */
 	for (bus = top->bus; !pci_is_root_bus(bus); bus = bus->parent) {
@@ -157,22 +206,27 @@ static void intel_isolation_place_pci(struct intel_isolation_place *place,
 		if (pci_acs_path_enabled(bus->self, NULL, ISOLATION_ACS_FLAGS))
 			break;
 		top = bus->self;
-		if (intel_isolation_join(place, top, "no ACS on %s", top))
-			return;
+		ret = intel_isolation_join(place, top, "no ACS on %s");
+		if (ret)
+			return min(ret, 0);
 	}
 
-	/* A downstream port without ACS: one group for the switch. */
-	if (intel_isolation_open_switch_port(top) &&
-	    intel_isolation_join(place, top->bus->self,
-				 "downstream port without ACS of switch %s",
-				 top->bus->self))
-		return;
+	/* Below a switch that forwards between its ports. */
+	for (bus = top->bus; !pci_is_root_bus(bus); bus = bus->parent) {
+		up = intel_isolation_open_switch(bus);
+		if (!up)
+			continue;
+		ret = intel_isolation_join(place, up, SWITCH_REASON);
+		if (ret)
+			return min(ret, 0);
+	}
 
-	if (intel_isolation_find_quirk_alias(place, top) ||
-	    intel_isolation_find_function(place, top))
-		return;
+	bitmap_zero(seen, 256);
+	if (intel_isolation_find_tied(place, top, seen))
+		return 0;
 
 	snprintf(place->reason, REASON_LEN, "alone: ACS up to the root");
+	return 0;
 }
 
 /* Put @dev in its group, making the group if it is the first member. */
@@ -187,17 +241,19 @@ static void intel_isolation_add_device(struct device *dev)
 	if (!iommu || READ_ONCE(dev->isolation_group))
 		return;
 
-	if (dev_is_pci(dev))
-		intel_isolation_place_pci(&place, to_pci_dev(dev));
-	else
+	/* One device at a time, so that tied devices find each other's group. */
+	mutex_lock(&intel_isolation_lock);
+	if (!dev_is_pci(dev))
 		snprintf(place.reason, REASON_LEN, "ACPI namespace device");
+	else if (intel_isolation_place_pci(&place, to_pci_dev(dev)))
+		goto out;
 
 	group = place.group;
 	if (!group) {
 		group = isolation_group_alloc(&intel_isolation_provider);
 		if (IS_ERR(group)) {
 			dev_err(dev, "no isolation group: %ld\n", PTR_ERR(group));
-			return;
+			goto out;
 		}
 	}
 	snprintf(reason, sizeof(reason), "%s (%s)", place.reason, iommu->name);
@@ -207,6 +263,8 @@ static void intel_isolation_add_device(struct device *dev)
 			isolation_group_id(group), ret);
 	/* The members hold the group from now on. */
 	isolation_group_put(group);
+out:
+	mutex_unlock(&intel_isolation_lock);
 }
 
 static int intel_isolation_notify(struct notifier_block *nb,
