@@ -19,6 +19,8 @@ Scenario lines:
     expect state: <id> <state>        the state of the device's isolation group
     expect ungrouped: <id> ...        devices in no isolation group
     expect absent: <id> ...           devices gone from the guest and its groups
+    expect blockers: <id> ...         exactly these named devices keep their
+                                      groups from locking (are in "blockers")
     monitor: <HMP command>            e.g. device_add, through QMP
     wait: <id>                        until the guest sees the device
     gone: <id>                        until the guest no longer sees it
@@ -143,7 +145,8 @@ def parse_scenario(path, extra_qemu=()):
         elif key in ("monitor", "guest", "wait", "gone"):
             sc.steps.append(Step(key, rest, line=n))
         elif key in ("expect iommu", "expect isolation", "expect driver", "expect reason",
-                     "expect state", "expect ungrouped", "expect absent"):
+                     "expect state", "expect ungrouped", "expect absent",
+                     "expect blockers"):
             words = rest.split()
             if not words:
                 raise Failure(f"{where}: '{key}' names no device")
@@ -156,7 +159,8 @@ def parse_scenario(path, extra_qemu=()):
     known = set(sc.ids())
     for s in sc.steps:
         for kind, words, n in s.expect:
-            names = words if kind in ("iommu", "isolation", "ungrouped", "absent") else words[:1]
+            names = words if kind in ("iommu", "isolation", "ungrouped", "absent",
+                                      "blockers") else words[:1]
             unknown = [w for w in names if w not in known]
             if unknown:
                 raise Failure(f"{Path(path).name}:{n}: no QEMU device has id {unknown[0]}")
@@ -243,6 +247,7 @@ class Guest:
         threading.Thread(target=self._pump, daemon=True).start()
         self.qmp = None
         self.known = {}          # QEMU id -> the last guest address seen
+        self.dmesg = []          # the kernel's log, as the last report gave it
         self.wait_for("ready", BOOT_TIMEOUT, "the guest did not come up")
         self.qmp = Qmp(sock)
 
@@ -381,6 +386,11 @@ def check_report(r, expect, named):
             have = r.attrs.get(member.get(bdf), {}).get("state", "(in no group)")
             if have != words[1]:
                 errors.append(f"expected the group of {dev} {words[1]}, found {have}")
+        elif kind == "blockers":
+            have = {r.name(d) for bl in r.blockers.values() for d, _ in bl} & named
+            if have != set(words):
+                errors.append(f"expected the blockers {{{' '.join(sorted(words))}}}, "
+                              f"found {{{' '.join(sorted(have))}}}")
         elif kind == "ungrouped":
             for d in words:
                 if by_id.get(d) in member:
@@ -489,6 +499,7 @@ def run_scenario(kernel, initrd, sc, show=False):
                 ids = guest.qmp.pci_ids()
                 guest.known.update({v: k for k, v in ids.items()})
                 report = parse_report(lines, ids)
+                guest.dmesg = [l[6:] for l in lines if l.startswith("dmesg ")]
                 if show:
                     print(format_report(report), flush=True)
                 errors = check_report(report, step.expect, named)
@@ -497,7 +508,7 @@ def run_scenario(kernel, initrd, sc, show=False):
                     print(format_report(report), flush=True)
                 where = f"check at line {step.line}: " if step.line else ""
                 failures += [where + e for e in errors]
-            splats = [l for l in guest.console if SPLAT.search(l)]
+            splats = [l for l in guest.console + guest.dmesg if SPLAT.search(l)]
             if splats:
                 failures.append("the kernel log has a splat: " + splats[0])
             if failures:
