@@ -112,15 +112,19 @@ class Scenario:
     qemu: list = field(default_factory=list)
     cmdline: str = ""
     steps: list = field(default_factory=list)
+    extra: list = field(default_factory=list)   # the user's QEMU arguments
 
     @property
     def name(self):
         return self.path.stem
 
     def ids(self):
-        """The QEMU ids the scenario gives its devices."""
+        """The QEMU ids the scenario gives its devices (not the user's)."""
         return re.findall(r"\bid=([\w.-]+)", " ".join(self.qemu + [
             s.arg for s in self.steps if s.kind == "monitor"]))
+
+    def qemu_args(self):
+        return self.qemu + self.extra
 
 
 def parse_scenario(path, extra_qemu=()):
@@ -155,7 +159,7 @@ def parse_scenario(path, extra_qemu=()):
             raise Failure(f"{where}: cannot read '{line}'")
     if pending or not any(s.kind == "check" for s in sc.steps):
         sc.steps.append(Step("check", expect=pending))
-    sc.qemu += list(extra_qemu)
+    sc.extra = list(extra_qemu)
     known = set(sc.ids())
     for s in sc.steps:
         for kind, words, n in s.expect:
@@ -237,7 +241,7 @@ class Guest:
             "-kernel", str(kernel), "-initrd", str(initrd),
             "-append", CMDLINE + sc.cmdline,
             "-serial", "stdio", "-qmp", f"unix:{sock},server=on,wait=off",
-        ] + sc.qemu
+        ] + sc.qemu_args()
         self.log = open(logfile, "w")
         self.log.write("# " + shlex.join(self.cmd) + "\n")
         self.lines = queue.Queue()

@@ -209,9 +209,10 @@ def main():
 
     s = sub.add_parser("run", help="the main job: build the patched kernel, boot it on "
                        "emulated VT-d and show the groups")
-    s.add_argument("scenario", nargs="?", help="a scenario file (default: tests/boot/default.scn)")
-    s.add_argument("qemu", nargs=argparse.REMAINDER,
-                   help="after --: more QEMU arguments, e.g. -- -device edu,bus=rp1")
+    s.add_argument("args", nargs=argparse.REMAINDER, metavar="[SCENARIO.scn] [-- QEMU ARGS]",
+                   help="a scenario file (default: tests/boot/default.scn), then after -- "
+                   "more QEMU arguments, e.g. -- -device pcie-root-port,id=myrp,chassis=9,"
+                   "addr=0x6 -device edu,bus=myrp")
     s.set_defaults(fn=cmd_run)
 
     s = sub.add_parser("test", help="every test: checkpatch, KUnit, sparse, boot scenarios")
@@ -246,8 +247,11 @@ def main():
     if not getattr(args, "fn", None):
         p.print_help()
         return 2
-    if getattr(args, "qemu", None) and args.qemu[0] == "--":
-        args.qemu = args.qemu[1:]
+    if args.cmd == "run":
+        rest = list(args.args)
+        args.scenario = rest.pop(0) if rest and rest[0] != "--" and \
+            not rest[0].startswith("-") else None
+        args.qemu = rest[1:] if rest and rest[0] == "--" else rest
     if getattr(args, "kunit_args", None) and args.kunit_args[0] == "--":
         args.kunit_args = args.kunit_args[1:]
     try:
