@@ -22,6 +22,12 @@
  * isolation_device_unbind(), both under the device lock) and where members
  * come and go, so asking for it costs no walk over the members.
  *
+ * A manager's hold on a group is counted, as the IOMMU core counts DMA
+ * ownership: VFIO takes one for each device it drives, so that the group
+ * stays with it until the last of them is unbound, and a claim from
+ * userspace (the "manager" file) is one more.  The group is let go when
+ * the last hold is dropped, or at once when the manager unregisters.
+ *
  * Locking, from the outside in:
  *
  *   isolation_manager_lock  >  device_lock(dev)  >  group->mutex  >
@@ -30,7 +36,7 @@
  * isolation_manager_lock serialises changes to a manager's drivers and its
  * unregistration, which recount its groups.  group->mutex protects the
  * group's members, what each is bound to and whether that is foreign, its
- * manager and foreign count.  dev->isolation_group only changes with the
+ * manager, the manager's holds and the foreign count.  dev->isolation_group only changes with the
  * device lock and then the group mutex held, so whoever holds either reads
  * a stable value; others use isolation_group_get_from_dev().
  * isolation_lock protects the registries: the providers and the groups of
@@ -85,6 +91,8 @@ struct isolation_group {
 	struct mutex mutex;		/* see "Locking" above */
 	struct list_head devices;	/* of struct isolation_member */
 	struct isolation_manager *manager;
+	unsigned int holds;		/* the manager's, while it is set */
+	bool claimed;			/* one hold is isolation_group_claim()'s */
 	unsigned int foreign;		/* members on foreign drivers */
 	bool busy;			/* a claim or release is running */
 
@@ -259,13 +267,16 @@ out:
 }
 EXPORT_SYMBOL_GPL(isolation_manager_register);
 
+static void isolation_group_let_go(struct isolation_group *group,
+				   struct isolation_manager *mgr);
+
 /**
  * isolation_manager_unregister - take a manager out, letting its groups go
  * @mgr: a registered manager
  *
- * Each group the manager holds is left unmanaged, as by
- * isolation_group_clear_manager(): devices stay bound to the manager's
- * drivers until those are unregistered, and host drivers may bind again.
+ * Each group the manager holds is left unmanaged at once, whatever its
+ * holds: devices stay bound to the manager's drivers until those are
+ * unregistered, and host drivers may bind again.
  *
  * Context: process context, may sleep.  The manager must not set itself on
  * groups while it unregisters.
@@ -290,7 +301,7 @@ void isolation_manager_unregister(struct isolation_manager *mgr)
 		mutex_unlock(&isolation_lock);
 		if (!group)
 			break;
-		isolation_group_clear_manager(group, mgr);
+		isolation_group_let_go(group, mgr);
 		isolation_group_put(group);
 	}
 
@@ -954,85 +965,91 @@ EXPORT_SYMBOL_GPL(isolation_group_walk_devices);
 
 /* --- managers on groups -------------------------------------------------- */
 
-/**
- * isolation_group_set_manager - make a manager the holder of a group
- * @group: the group; the caller holds a reference
- * @mgr: a registered manager
- *
- * From now on the group's devices only bind to @mgr's drivers and to
- * compatible drivers.  Devices already bound to other drivers keep them,
- * and keep the group "managed" rather than "locked" until they unbind;
- * isolation_group_claim() unbinds them.  The manager holds a reference on
- * the group until isolation_group_clear_manager().
- *
- * Context: process context, may sleep.
- * Return: 0, also if @mgr already holds the group; -EBUSY if another
- * manager holds it, -ENODEV if @mgr is not registered.
- */
-int isolation_group_set_manager(struct isolation_group *group,
-				struct isolation_manager *mgr)
+static int __isolation_group_set_manager(struct isolation_group *group,
+					 struct isolation_manager *mgr)
 {
 	struct isolation_member *member;
 	enum isolation_group_state old;
-	int ret = 0;
+	bool registered;
 
-	mutex_lock(&group->mutex);
+	lockdep_assert_held(&group->mutex);
+
+	if (group->manager == mgr) {
+		group->holds++;
+		return 0;
+	}
 	if (group->manager) {
-		if (group->manager != mgr) {
-			pr_info("group %d: %s cannot take it: held by %s\n",
-				group->id, mgr->name, group->manager->name);
-			ret = -EBUSY;
-		}
-		goto out;
+		pr_info("group %d: %s cannot take it: held by %s\n",
+			group->id, mgr->name, group->manager->name);
+		return -EBUSY;
 	}
 
 	mutex_lock(&isolation_lock);
-	if (list_empty(&mgr->node)) {
-		ret = -ENODEV;
-	} else {
+	registered = !list_empty(&mgr->node);
+	if (registered) {
 		list_add_tail(&group->manager_node, &mgr->groups);
 		isolation_group_get(group);
 	}
 	mutex_unlock(&isolation_lock);
-	if (ret)
-		goto out;
+	if (!registered)
+		return -ENODEV;
 
 	old = __isolation_group_state(group);
 	WRITE_ONCE(group->manager, mgr);
+	group->holds = 1;
 	list_for_each_entry(member, &group->devices, list)
 		isolation_member_set_driver(group, member, member->driver);
 	pr_info("group %d: taken by %s\n", group->id, mgr->name);
 	isolation_group_changed(group, old, mgr);
-out:
+	return 0;
+}
+
+/**
+ * isolation_group_set_manager - take a hold on a group for a manager
+ * @group: the group; the caller holds a reference
+ * @mgr: a registered manager
+ *
+ * The first hold makes @mgr the group's manager: from then on the group's
+ * devices only bind to @mgr's drivers and to compatible drivers.  Devices
+ * already bound to other drivers keep them, and keep the group "managed"
+ * rather than "locked" until they unbind; isolation_group_claim() unbinds
+ * them.  Holds are counted, so that a manager may take one for each of its
+ * users (VFIO takes one per device it drives): each is dropped with
+ * isolation_group_clear_manager(), and the group stays with @mgr until the
+ * last is.  The manager holds a reference on the group meanwhile.
+ *
+ * Context: process context, may sleep.  May be called with the device lock
+ * of a member held, e.g. from the probe of one of @mgr's drivers.
+ * Return: 0; -EBUSY if another manager holds the group, -ENODEV if @mgr is
+ * not registered.
+ */
+int isolation_group_set_manager(struct isolation_group *group,
+				struct isolation_manager *mgr)
+{
+	int ret;
+
+	mutex_lock(&group->mutex);
+	ret = __isolation_group_set_manager(group, mgr);
 	mutex_unlock(&group->mutex);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(isolation_group_set_manager);
 
-/**
- * isolation_group_clear_manager - let a group go
- * @group: the group; the caller holds a reference
- * @mgr: the manager that holds it; nothing happens if it does not
- *
- * The group is unmanaged again: its devices keep their drivers, and host
- * drivers may bind to the unbound ones.  isolation_group_release() also
- * unbinds the manager's drivers and lets host drivers probe.
- *
- * Context: process context, may sleep.
+/*
+ * The manager lets the group go, whatever its holds.  The caller drops the
+ * manager's reference on the group once it has let go of the mutex.
  */
-void isolation_group_clear_manager(struct isolation_group *group,
-				   struct isolation_manager *mgr)
+static void __isolation_group_let_go(struct isolation_group *group)
 {
+	enum isolation_group_state old = __isolation_group_state(group);
+	struct isolation_manager *mgr = group->manager;
 	struct isolation_member *member;
-	enum isolation_group_state old;
 
-	mutex_lock(&group->mutex);
-	if (group->manager != mgr) {
-		mutex_unlock(&group->mutex);
-		return;
-	}
-	old = __isolation_group_state(group);
+	lockdep_assert_held(&group->mutex);
+
 	WRITE_ONCE(group->manager, NULL);
+	group->holds = 0;
+	group->claimed = false;
 	list_for_each_entry(member, &group->devices, list)
 		isolation_member_set_driver(group, member, member->driver);
 	mutex_lock(&isolation_lock);
@@ -1040,11 +1057,89 @@ void isolation_group_clear_manager(struct isolation_group *group,
 	mutex_unlock(&isolation_lock);
 	pr_info("group %d: let go by %s\n", group->id, mgr->name);
 	isolation_group_changed(group, old, mgr);
+}
+
+/**
+ * isolation_group_clear_manager - drop a manager's hold on a group
+ * @group: the group; the caller holds a reference
+ * @mgr: the manager that took the hold with isolation_group_set_manager();
+ *	 nothing happens if it does not hold the group
+ *
+ * When the last hold goes, the group is unmanaged again: its devices keep
+ * their drivers, and host drivers may bind to the unbound ones.
+ * isolation_group_release() also unbinds the manager's drivers and lets
+ * host drivers probe.
+ *
+ * Context: process context, may sleep.  May be called with the device lock
+ * of a member held, e.g. from the remove of one of @mgr's drivers.
+ */
+void isolation_group_clear_manager(struct isolation_group *group,
+				   struct isolation_manager *mgr)
+{
+	bool last;
+
+	mutex_lock(&group->mutex);
+	last = group->manager == mgr && !--group->holds;
+	if (last)
+		__isolation_group_let_go(group);
 	mutex_unlock(&group->mutex);
 	/* The manager's reference; the caller still holds its own. */
-	isolation_group_put(group);
+	if (last)
+		isolation_group_put(group);
 }
 EXPORT_SYMBOL_GPL(isolation_group_clear_manager);
+
+/* A manager that unregisters lets go at once, however many holds it has. */
+static void isolation_group_let_go(struct isolation_group *group,
+				   struct isolation_manager *mgr)
+{
+	bool held;
+
+	mutex_lock(&group->mutex);
+	held = group->manager == mgr;
+	if (held)
+		__isolation_group_let_go(group);
+	mutex_unlock(&group->mutex);
+	if (held)
+		isolation_group_put(group);
+}
+
+/**
+ * isolation_group_check_locked - whether a manager may hand a group out
+ * @group: the group; the caller holds a reference
+ * @mgr: the manager about to let a user reach the group's devices
+ *
+ * For a manager's refusals: when the group is not locked under @mgr, each
+ * member that keeps it from locking is logged with its driver, so that the
+ * user learns what to unbind.  A group that @mgr holds stays locked until
+ * a device bound to a foreign driver joins it or @mgr lets it go, so the
+ * answer holds for as long as @mgr keeps the group and its drivers.
+ *
+ * Context: process context, may sleep.
+ * Return: 0 if @mgr holds @group and it is locked; -EBUSY otherwise.
+ */
+int isolation_group_check_locked(struct isolation_group *group,
+				 struct isolation_manager *mgr)
+{
+	struct isolation_member *member;
+	int ret = -EBUSY;
+
+	mutex_lock(&group->mutex);
+	if (group->manager != mgr) {
+		pr_info("group %d is not held by %s\n", group->id, mgr->name);
+	} else if (group->foreign) {
+		list_for_each_entry(member, &group->devices, list)
+			if (member->foreign)
+				dev_err(member->dev, "isolation group %d is not locked for %s: bound to %s\n",
+					group->id, mgr->name,
+					member->driver->name);
+	} else {
+		ret = 0;
+	}
+	mutex_unlock(&group->mutex);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(isolation_group_check_locked);
 
 /* --- driver-core hooks --------------------------------------------------- */
 
@@ -1323,18 +1418,38 @@ static int isolation_claim_device(struct isolation_group *group,
 	return 1;
 }
 
-/* Name, in the log, the devices that keep @group from locking. */
-static void isolation_log_blockers(struct isolation_group *group)
+/*
+ * Take the claim's hold on @group for @mgr: one, however many claims.
+ * *@took says whether this claim took it, for its rollback to drop.
+ */
+static int isolation_group_hold_claim(struct isolation_group *group,
+				      struct isolation_manager *mgr, bool *took)
 {
-	struct isolation_member *member;
+	int ret = 0;
+
+	*took = false;
+	mutex_lock(&group->mutex);
+	if (!group->claimed || group->manager != mgr) {
+		ret = __isolation_group_set_manager(group, mgr);
+		if (!ret)
+			group->claimed = *took = true;
+	}
+	mutex_unlock(&group->mutex);
+	return ret;
+}
+
+/* Drop the claim's hold, if @mgr has one on @group. */
+static void isolation_group_drop_claim(struct isolation_group *group,
+				       struct isolation_manager *mgr)
+{
+	bool claimed;
 
 	mutex_lock(&group->mutex);
-	list_for_each_entry(member, &group->devices, list)
-		if (group->manager &&
-		    isolation_driver_foreign(group->manager, member->driver))
-			dev_err(member->dev, "isolation group %d: still bound to %s\n",
-				group->id, member->driver->name);
+	claimed = group->claimed && group->manager == mgr;
+	group->claimed &= !claimed;
 	mutex_unlock(&group->mutex);
+	if (claimed)
+		isolation_group_clear_manager(group, mgr);
 }
 
 /**
@@ -1342,30 +1457,32 @@ static void isolation_log_blockers(struct isolation_group *group)
  * @group: the group; the caller holds a reference
  * @mgr: a registered manager
  *
- * Sets @mgr as the group's manager, unbinds every foreign driver, and asks
- * the manager to bind each device left without a driver
- * (&isolation_manager_ops.claim_device).  Compatible drivers stay.  On
- * success the group is locked.
+ * Takes a hold on the group for @mgr (one, however many claims), unbinds
+ * every foreign driver, and asks the manager to bind each device left
+ * without a driver (&isolation_manager_ops.claim_device).  Compatible
+ * drivers stay.  On success the group is locked, and stays with @mgr until
+ * isolation_group_release().
  *
  * Refusals that need no change (another manager, a driver that cannot be
  * unbound) come first and change nothing.  If the manager then fails, the
- * claim is undone: the manager's drivers bound here are unbound and, if
- * the manager did not hold the group before, it is cleared and the devices
+ * claim is undone: the manager's drivers bound here are unbound, the hold
+ * taken here is dropped and, if that lets the group go, the devices
  * unbound here probe their host drivers again.  A group that the manager
- * held before stays with it: host drivers cannot bind while it does.
+ * still holds otherwise stays with it: host drivers cannot bind meanwhile.
  *
  * Context: process context, may sleep.  Must not be called with any device
  * lock held.
  * Return: 0; -EBUSY if another manager holds the group, a claim or release
- * is running, or a driver cannot be unbound; -ENODEV if @mgr is not
- * registered; an error from the manager; -ENOMEM.
+ * is running, a driver cannot be unbound or a device joined on a foreign
+ * driver meanwhile; -ENODEV if @mgr is not registered; an error from the
+ * manager; -ENOMEM.
  */
 int isolation_group_claim(struct isolation_group *group,
 			  struct isolation_manager *mgr)
 {
 	struct isolation_snapshot *snap;
-	bool was_managed;
 	unsigned int i;
+	bool took;
 	int ret;
 
 	snap = isolation_group_begin(group);
@@ -1377,10 +1494,7 @@ int isolation_group_claim(struct isolation_group *group,
 		if (ret)
 			goto out;
 	}
-	mutex_lock(&group->mutex);
-	was_managed = group->manager == mgr;
-	mutex_unlock(&group->mutex);
-	ret = isolation_group_set_manager(group, mgr);
+	ret = isolation_group_hold_claim(group, mgr, &took);
 	if (ret)
 		goto out;
 
@@ -1393,24 +1507,22 @@ int isolation_group_claim(struct isolation_group *group,
 			goto rollback;
 		snap->m[i].claimed = ret;
 	}
-	ret = 0;
-	if (isolation_group_state(group) != ISOLATION_GROUP_LOCKED) {
-		/* A device joined with a foreign driver meanwhile. */
-		isolation_log_blockers(group);
-		ret = -EBUSY;
-		goto rollback;
-	}
-	goto out;
+	ret = isolation_group_check_locked(group, mgr);
+	if (!ret)
+		goto out;
 
 rollback:
 	for (i = 0; i < snap->n; i++)
 		if (snap->m[i].claimed)
 			isolation_release_manager_driver(group, mgr,
 							 snap->m[i].dev);
-	if (!was_managed) {
-		isolation_group_clear_manager(group, mgr);
+	if (took)
+		isolation_group_drop_claim(group, mgr);
+	/* Host drivers are refused while the group is still held. */
+	if (isolation_group_state(group) == ISOLATION_GROUP_UNMANAGED) {
 		for (i = 0; i < snap->n; i++)
-			if (snap->m[i].unbound && device_attach(snap->m[i].dev) < 0)
+			if (snap->m[i].unbound &&
+			    device_attach(snap->m[i].dev) < 0)
 				dev_err(snap->m[i].dev, "isolation group %d: host driver did not probe again\n",
 					group->id);
 	}
@@ -1426,19 +1538,24 @@ EXPORT_SYMBOL_GPL(isolation_group_claim);
  * @mgr: the manager that holds it
  *
  * Unbinds the manager's drivers (compatible drivers stay), lets the
- * manager undo its per-device setup (&isolation_manager_ops.release_device),
- * clears the manager and lets host drivers probe the unbound devices.
+ * manager undo its per-device setup (&isolation_manager_ops.release_device)
+ * and drops the hold of isolation_group_claim().  A manager that holds the
+ * group for its drivers' devices, as VFIO does, drops those holds as the
+ * drivers unbind; once no hold is left, the group is unmanaged and host
+ * drivers probe its devices.
  *
  * Context: process context, may sleep.  Must not be called with any device
  * lock held.
- * Return: 0; -EINVAL if @mgr does not hold the group, -EBUSY if a claim or
- * release is running, -ENOMEM.
+ * Return: 0; -EINVAL if @mgr does not hold the group; -EBUSY if a claim or
+ * release is running, or if @mgr still holds the group for another user
+ * once its drivers are unbound (the devices then stay without a driver);
+ * -ENOMEM.
  */
 int isolation_group_release(struct isolation_group *group,
 			    struct isolation_manager *mgr)
 {
 	struct isolation_snapshot *snap;
-	unsigned int i;
+	unsigned int i, holds = 0;
 	int ret = 0;
 
 	snap = isolation_group_begin(group);
@@ -1454,7 +1571,18 @@ int isolation_group_release(struct isolation_group *group,
 
 	for (i = 0; i < snap->n; i++)
 		isolation_release_manager_driver(group, mgr, snap->m[i].dev);
-	isolation_group_clear_manager(group, mgr);
+	isolation_group_drop_claim(group, mgr);
+
+	mutex_lock(&group->mutex);
+	if (group->manager == mgr)
+		holds = group->holds;
+	mutex_unlock(&group->mutex);
+	if (holds) {
+		pr_info("group %d: still held by %s (%u holds): host drivers cannot probe\n",
+			group->id, mgr->name, holds);
+		ret = -EBUSY;
+		goto out;
+	}
 	for (i = 0; i < snap->n; i++) {
 		/* Drivers that stayed (compatible ones) are left alone. */
 		if (device_attach(snap->m[i].dev) < 0)

@@ -10,7 +10,8 @@
  * Providers (an IOMMU driver) build the groups.  A manager (VFIO) takes
  * whole groups: while it holds one, the group's devices only bind to the
  * manager's drivers, or to drivers that do no DMA of their own; the group
- * is locked once no device is bound to any other driver.
+ * is locked once no device is bound to any other driver.  A manager's
+ * holds are counted: the group stays with it until the last is dropped.
  *
  * See Documentation/driver-api/isolation.rst.
  */
@@ -79,7 +80,9 @@ struct isolation_manager;
  *	Optional.
  * @claim_device: bind @dev, which has no driver, to one of the manager's
  *	drivers, for a claim from userspace (the "manager" file).  Called
- *	with no lock held.  Optional: without it the device stays unbound.
+ *	with no lock held.  Return 0 also for a device the manager leaves
+ *	unbound (a bridge), or an error that undoes the claim.  Optional:
+ *	without it every such device stays unbound.
  * @release_device: undo what @claim_device set up, before host drivers
  *	probe @dev again on release.  Called with no lock held.  Optional.
  */
@@ -140,6 +143,8 @@ void isolation_group_clear_manager(struct isolation_group *group,
 				   struct isolation_manager *mgr);
 enum isolation_group_state
 isolation_group_state(struct isolation_group *group);
+int isolation_group_check_locked(struct isolation_group *group,
+				 struct isolation_manager *mgr);
 int isolation_group_claim(struct isolation_group *group,
 			  struct isolation_manager *mgr);
 int isolation_group_release(struct isolation_group *group,
@@ -240,6 +245,13 @@ static inline enum isolation_group_state
 isolation_group_state(struct isolation_group *group)
 {
 	return ISOLATION_GROUP_UNMANAGED;
+}
+
+static inline int
+isolation_group_check_locked(struct isolation_group *group,
+			     struct isolation_manager *mgr)
+{
+	return -ENODEV;
 }
 
 static inline int isolation_group_claim(struct isolation_group *group,

@@ -7,8 +7,9 @@
  * they are added (a bus notifier does what a real provider does) and are
  * steered to a driver with driver_override, or to none; and platform
  * drivers: a host driver (foreign to the managers), the manager's driver,
- * a compatible stub, and drivers that probe asynchronously, defer, or
- * cannot be unbound.  sysfs is not mounted while built-in tests run, so
+ * a manager's driver that holds its device's group while bound (as VFIO's
+ * drivers do), a compatible stub, and drivers that probe asynchronously,
+ * defer, or cannot be unbound.  sysfs is not mounted while built-in tests run, so
  * the suite mounts its own, to write to bind, drivers_probe and the groups'
  * files as a user would and see the errors a user would.
  *
@@ -69,6 +70,27 @@ static int iso_probe(struct platform_device *pdev)
 	return 0;
 }
 
+/* The manager holds the group of each device bound to it, as VFIO does. */
+static int iso_holder_probe(struct platform_device *pdev)
+{
+	struct isolation_group *group = isolation_group_get_from_dev(&pdev->dev);
+	int ret = 0;
+
+	if (group)
+		ret = isolation_group_set_manager(group, &ctx->mgr);
+	isolation_group_put(group);
+	return ret;
+}
+
+static void iso_holder_remove(struct platform_device *pdev)
+{
+	struct isolation_group *group = isolation_group_get_from_dev(&pdev->dev);
+
+	if (group)
+		isolation_group_clear_manager(group, &ctx->mgr);
+	isolation_group_put(group);
+}
+
 static int iso_probe_defer(struct platform_device *pdev)
 {
 	iso_defers++;
@@ -83,6 +105,12 @@ static struct platform_driver iso_host_driver = {
 static struct platform_driver iso_mgr_driver = {
 	.probe = iso_probe,
 	.driver.name = "isokunit-mgr",
+};
+
+static struct platform_driver iso_holder_driver = {
+	.probe = iso_holder_probe,
+	.remove = iso_holder_remove,
+	.driver.name = "isokunit-holder",
 };
 
 static struct platform_driver iso_stub_driver = {
@@ -121,8 +149,9 @@ static struct platform_driver iso_late_driver = {
 };
 
 static struct platform_driver *iso_drivers[] = {
-	&iso_host_driver, &iso_mgr_driver, &iso_stub_driver,
-	&iso_async_driver, &iso_defer_driver, &iso_pinned_driver,
+	&iso_host_driver, &iso_mgr_driver, &iso_holder_driver,
+	&iso_stub_driver, &iso_async_driver, &iso_defer_driver,
+	&iso_pinned_driver,
 };
 
 /* --- the managers -------------------------------------------------------- */
@@ -768,16 +797,64 @@ static void isolation_second_manager_is_refused(struct kunit *test)
 			   "kunit-mgr\n");
 }
 
-static void isolation_same_manager_again_is_noop(struct kunit *test)
+static void isolation_manager_holds_are_counted(struct kunit *test)
 {
 	KUNIT_ASSERT_EQ(test, 0,
 			isolation_group_set_manager(ctx->group, &ctx->mgr));
 	KUNIT_EXPECT_EQ(test, 0,
 			isolation_group_set_manager(ctx->group, &ctx->mgr));
 	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_GROUP_LOCKED_EVENT], 1);
-	/* One clear lets it go: the manager held it once. */
+	/* The group stays with the manager until its last hold goes. */
+	isolation_group_clear_manager(ctx->group, &ctx->mgr);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_GROUP_UNLOCKED_EVENT], 0);
 	isolation_group_clear_manager(ctx->group, &ctx->mgr);
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_GROUP_UNLOCKED_EVENT], 1);
+}
+
+/*
+ * VFIO's pattern: the first device bound to a manager's driver makes the
+ * manager hold the group, and the group is let go when the last unbinds.
+ */
+static void isolation_manager_driver_holds_group_while_bound(struct kunit *test)
+{
+	struct device *host = iso_device(test, "isokunit-host");
+	struct device *a = iso_device(test, "isokunit-holder");
+	struct device *b = iso_device(test, "isokunit-holder");
+
+	KUNIT_ASSERT_TRUE(test, bound_to(a, &iso_holder_driver));
+	KUNIT_ASSERT_TRUE(test, bound_to(b, &iso_holder_driver));
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"),
+			   "kunit-mgr\n");
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_MANAGED);
+	device_release_driver(host);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	device_release_driver(a);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	device_release_driver(b);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+	KUNIT_EXPECT_EQ(test, 0, iso_bind(host, &iso_host_driver));
+}
+
+static void isolation_check_locked_names_blockers(struct kunit *test)
+{
+	struct device *host = iso_device(test, "isokunit-host");
+
+	iso_device(test, "isokunit-stub");
+	/* Not held at all, then held but not locked, then locked. */
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			isolation_group_check_locked(ctx->group, &ctx->mgr));
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			isolation_group_check_locked(ctx->group, &ctx->mgr));
+	device_release_driver(host);
+	KUNIT_EXPECT_EQ(test, 0,
+			isolation_group_check_locked(ctx->group, &ctx->mgr));
+	/* Locked, but for another manager than the one that asks. */
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			isolation_group_check_locked(ctx->group, &ctx->other));
 }
 
 static void isolation_unregistered_manager_is_refused(struct kunit *test)
@@ -1232,6 +1309,58 @@ static void isolation_claim_refuses_unbindable_driver(struct kunit *test)
 	expect_group_untouched(test, host);
 }
 
+/* A claim takes one hold, however often it is written: one release undoes it. */
+static void isolation_claim_takes_one_hold(struct kunit *test)
+{
+	struct device *host = iso_device(test, "isokunit-host");
+
+	KUNIT_ASSERT_GT(test, group_write(test, ctx->group, "manager",
+					  "kunit-mgr"), 0);
+	KUNIT_ASSERT_GT(test, group_write(test, ctx->group, "manager",
+					  "kunit-mgr"), 0);
+	KUNIT_ASSERT_TRUE(test, bound_to(host, &iso_mgr_driver));
+	KUNIT_EXPECT_GT(test, group_write(test, ctx->group, "manager", "\n"), 0);
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"), "\n");
+	KUNIT_EXPECT_TRUE(test, bound_to(host, &iso_host_driver));
+}
+
+/*
+ * A release gives up the claim and unbinds the manager's drivers, but a
+ * hold the manager took for its own use keeps the group: the write says
+ * so, and host drivers stay off.
+ */
+static void isolation_release_keeps_other_holds(struct kunit *test)
+{
+	struct device *host = iso_device(test, "isokunit-host");
+
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	KUNIT_ASSERT_GT(test, group_write(test, ctx->group, "manager",
+					  "kunit-mgr"), 0);
+	KUNIT_ASSERT_TRUE(test, bound_to(host, &iso_mgr_driver));
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			group_write(test, ctx->group, "manager", "\n"));
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"),
+			   "kunit-mgr\n");
+	KUNIT_EXPECT_NULL(test, host->driver);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	isolation_group_clear_manager(ctx->group, &ctx->mgr);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+}
+
+/* A group held only by its devices' drivers is released by unbinding them. */
+static void isolation_release_unbinds_holding_drivers(struct kunit *test)
+{
+	struct device *dev = iso_device(test, "isokunit-holder");
+
+	KUNIT_ASSERT_TRUE(test, bound_to(dev, &iso_holder_driver));
+	/* Where the device goes once its group is let go. */
+	KUNIT_ASSERT_EQ(test, 0, device_set_driver_override(dev, "isokunit-host"));
+	KUNIT_EXPECT_GT(test, group_write(test, ctx->group, "manager", "\n"), 0);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_host_driver));
+}
+
 /* A failed claim never lets go of a group its manager held before. */
 static void isolation_failed_claim_keeps_held_group(struct kunit *test)
 {
@@ -1299,6 +1428,9 @@ static int isolation_test_init(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0,
 			isolation_manager_add_driver(&ctx->mgr,
 						     &iso_mgr_driver.driver));
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_manager_add_driver(&ctx->mgr,
+						     &iso_holder_driver.driver));
 	ctx->group = test_group_alloc(test);
 	iso_probes = 0;
 	iso_defers = 0;
@@ -1385,7 +1517,9 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_clear_manager_unmanages_group),
 	KUNIT_CASE(isolation_clear_by_non_holder_is_ignored),
 	KUNIT_CASE(isolation_second_manager_is_refused),
-	KUNIT_CASE(isolation_same_manager_again_is_noop),
+	KUNIT_CASE(isolation_manager_holds_are_counted),
+	KUNIT_CASE(isolation_manager_driver_holds_group_while_bound),
+	KUNIT_CASE(isolation_check_locked_names_blockers),
 	KUNIT_CASE(isolation_unregistered_manager_is_refused),
 	KUNIT_CASE(isolation_bound_device_joining_unlocks_group),
 	KUNIT_CASE(isolation_removing_foreign_member_locks_group),
@@ -1418,6 +1552,9 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_claim_rolls_back_on_manager_error),
 	KUNIT_CASE(isolation_claim_refuses_unbindable_driver),
 	KUNIT_CASE(isolation_failed_claim_keeps_held_group),
+	KUNIT_CASE(isolation_claim_takes_one_hold),
+	KUNIT_CASE(isolation_release_keeps_other_holds),
+	KUNIT_CASE(isolation_release_unbinds_holding_drivers),
 	KUNIT_CASE(isolation_state_change_sends_uevent),
 	{}
 };
