@@ -21,12 +21,19 @@ Scenario lines:
     expect absent: <id> ...           devices gone from the guest and its groups
     expect blockers: <id> ...         exactly these named devices keep their
                                       groups from locking (are in "blockers")
+    expect manager: <id> <name|->     the manager of the device's isolation group
+    expect log: <word> ...            a line of the kernel's log since the last
+                                      check holds these words, in this order
     monitor: <HMP command>            e.g. device_add, through QMP
     wait: <id>                        until the guest sees the device
     gone: <id>                        until the guest no longer sees it
     guest: <shell command>            run in the guest; must exit 0
     check                             report, and compare with the
                                       expectations given since the last check
+
+In monitor, guest and log lines, {<id>} stands for the guest PCI address of
+the device with that QEMU id, e.g. "guest: vfio-test container {rng}".  The
+guest has busybox and vfio-test (tests/vfio/vfio-test.c).
 
 A scenario without a "check" line checks once, at the end.  On every check
 the kernel log so far must be free of warnings and oopses, and no isolation
@@ -68,6 +75,9 @@ CMDLINE = "console=ttyS0 panic=-1 oops=panic rdinit=/init"
 
 BOOT_TIMEOUT = int(os.environ.get("ISOLATION_BOOT_TIMEOUT", 180))
 STEP_TIMEOUT = 60
+
+# {<id>} in a step or a log expectation; ${var} is the guest shell's own.
+ADDRESS = re.compile(r"(?<!\$)\{([\w.-]+)\}")
 
 
 # --- the initramfs ----------------------------------------------------------
@@ -150,7 +160,7 @@ def parse_scenario(path, extra_qemu=()):
             sc.steps.append(Step(key, rest, line=n))
         elif key in ("expect iommu", "expect isolation", "expect driver", "expect reason",
                      "expect state", "expect ungrouped", "expect absent",
-                     "expect blockers"):
+                     "expect blockers", "expect manager", "expect log"):
             words = rest.split()
             if not words:
                 raise Failure(f"{where}: '{key}' names no device")
@@ -163,11 +173,18 @@ def parse_scenario(path, extra_qemu=()):
     known = set(sc.ids())
     for s in sc.steps:
         for kind, words, n in s.expect:
-            names = words if kind in ("iommu", "isolation", "ungrouped", "absent",
-                                      "blockers") else words[:1]
+            if kind == "log":
+                names = ADDRESS.findall(" ".join(words))
+            elif kind in ("iommu", "isolation", "ungrouped", "absent", "blockers"):
+                names = words
+            else:
+                names = words[:1]
             unknown = [w for w in names if w not in known]
             if unknown:
                 raise Failure(f"{Path(path).name}:{n}: no QEMU device has id {unknown[0]}")
+        unknown = [w for w in ADDRESS.findall(s.arg) if w not in known]
+        if s.kind in ("monitor", "guest") and unknown:
+            raise Failure(f"{Path(path).name}:{s.line}: no QEMU device has id {unknown[0]}")
     return sc
 
 
@@ -252,6 +269,7 @@ class Guest:
         self.qmp = None
         self.known = {}          # QEMU id -> the last guest address seen
         self.dmesg = []          # the kernel's log, as the last report gave it
+        self.dmesg_checked = 0   # how much of it the last check has seen
         self.wait_for("ready", BOOT_TIMEOUT, "the guest did not come up")
         self.qmp = Qmp(sock)
 
@@ -279,6 +297,16 @@ class Guest:
                 got.append(line[6:])
                 if line[6:].split()[0] == what:
                     return got
+
+    def expand(self, text, line):
+        """@text with each {<id>} replaced by the device's guest PCI address."""
+        def address(m):
+            if m.group(1) not in self.known:
+                self.known.update({v: k for k, v in self.qmp.pci_ids().items()})
+            if m.group(1) not in self.known:
+                raise Failure(f"line {line}: {m.group(1)} has no PCI address in the guest")
+            return self.known[m.group(1)]
+        return ADDRESS.sub(address, text)
 
     def run(self, command, timeout=STEP_TIMEOUT):
         """Run a shell command in the guest; return (status, @@ISO lines)."""
@@ -390,6 +418,10 @@ def check_report(r, expect, named):
             have = r.attrs.get(member.get(bdf), {}).get("state", "(in no group)")
             if have != words[1]:
                 errors.append(f"expected the group of {dev} {words[1]}, found {have}")
+        elif kind == "manager":
+            have = r.attrs.get(member.get(bdf), {}).get("manager", "(in no group)") or "-"
+            if have != words[1]:
+                errors.append(f"expected the group of {dev} held by {words[1]}, found {have}")
         elif kind == "blockers":
             have = {r.name(d) for bl in r.blockers.values() for d, _ in bl} & named
             if have != set(words):
@@ -413,6 +445,20 @@ def check_report(r, expect, named):
             errors.append(f"iommu group {g} ({' '.join(r.name(d) for d in devs)}) is split "
                           f"across isolation groups {sorted(map(str, homes))}: "
                           "an isolation group is finer than the IOMMU's")
+    return errors
+
+
+def check_log(lines, expect, expand):
+    """Each "expect log" must match a line of @lines, the log since the last check."""
+    errors = []
+    for kind, words, n in expect:
+        if kind != "log":
+            continue
+        words = expand(" ".join(words), n).split()
+        pattern = re.compile(".*".join(re.escape(w) for w in words))
+        if not any(pattern.search(line) for line in lines):
+            errors.append(f"expected a kernel log line since the last check with "
+                          f"'{' '.join(words)}', found none")
     return errors
 
 
@@ -490,13 +536,14 @@ def run_scenario(kernel, initrd, sc, show=False):
         guest = Guest(kernel, initrd, sc, logfile)
         for step in sc.steps:
             if step.kind == "monitor":
-                guest.qmp.hmp(step.arg)
+                guest.qmp.hmp(guest.expand(step.arg, step.line))
             elif step.kind in ("wait", "gone"):
                 failures += wait_device(guest, step)
             elif step.kind == "guest":
-                status, _ = guest.run(step.arg)
+                command = guest.expand(step.arg, step.line)
+                status, _ = guest.run(command)
                 if status:
-                    failures.append(f"line {step.line}: guest command '{step.arg}' "
+                    failures.append(f"line {step.line}: guest command '{command}' "
                                     f"exited {status}")
             elif step.kind == "check":
                 _, lines = guest.run("iso-report")
@@ -504,10 +551,13 @@ def run_scenario(kernel, initrd, sc, show=False):
                 guest.known.update({v: k for k, v in ids.items()})
                 report = parse_report(lines, ids)
                 guest.dmesg = [l[6:] for l in lines if l.startswith("dmesg ")]
+                new_log = guest.dmesg[guest.dmesg_checked:]
+                guest.dmesg_checked = len(guest.dmesg)
                 if show:
                     print(format_report(report), flush=True)
                 errors = check_report(report, step.expect, named)
                 errors += check_absent(report, step.expect, guest.known)
+                errors += check_log(new_log, step.expect, guest.expand)
                 if errors and not show:
                     print(format_report(report), flush=True)
                 where = f"check at line {step.line}: " if step.line else ""

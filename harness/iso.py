@@ -28,9 +28,10 @@ def boot_kernel(work):
     return kbuild.build_kernel(work, "boot", ["boot.config"]) / "arch/x86/boot/bzImage"
 
 
-def initramfs():
+def initramfs(work, kernel):
+    """The guest's initramfs, with the test programs built for @kernel."""
     out = CACHE / "initramfs.cpio"
-    boot.build_initramfs(out)
+    boot.build_initramfs(out, kbuild.guest_programs(work, kernel.parents[3]))
     return out
 
 
@@ -105,7 +106,8 @@ def without_isolation(work):
     """Build what the series touches with CONFIG_ISOLATION unset."""
     try:
         kbuild.build_kernel(work, "no-isolation", ["boot.config", "no-isolation.config"],
-                            targets=["drivers/base/", "drivers/iommu/intel/"])
+                            targets=["drivers/base/", "drivers/iommu/intel/", "drivers/pci/",
+                                     "drivers/vfio/"])
     except Failure as e:
         return [f"build without CONFIG_ISOLATION: {e}"]
     return []
@@ -132,7 +134,8 @@ def cmd_kunit(args):
 
 def cmd_boot(args):
     work = tree.assemble()
-    kernel, initrd = boot_kernel(work), initramfs()
+    kernel = boot_kernel(work)
+    initrd = initramfs(work, kernel)
     failed = 0
     for path in args.scenario or boot.scenarios():
         failures = boot.run_scenario(kernel, initrd, boot.parse_scenario(path), show=args.show)
@@ -145,7 +148,8 @@ def cmd_boot(args):
 def cmd_run(args):
     """The main job: build, boot a topology on emulated VT-d, show the groups."""
     work = tree.assemble()
-    kernel, initrd = boot_kernel(work), initramfs()
+    kernel = boot_kernel(work)
+    initrd = initramfs(work, kernel)
     sc = boot.parse_scenario(args.scenario or DEFAULT_SCENARIO, args.qemu)
     print(f"\n{sc.name}: {sc.title}")
     failures = boot.run_scenario(kernel, initrd, sc, show=True)
@@ -174,7 +178,7 @@ def cmd_test(args):
     step("sparse and W=1", sparse(work, kernel.parents[3]))
     step("build without CONFIG_ISOLATION", without_isolation(work))
 
-    initrd = initramfs()
+    initrd = initramfs(work, kernel)
     for path in boot.scenarios():
         failures = boot.run_scenario(kernel, initrd, boot.parse_scenario(path))
         for f in failures:

@@ -73,6 +73,28 @@ def build_kernel(tree, name, fragments, targets=("bzImage",)):
     return build
 
 
+GUEST_PROGRAMS = ["tests/vfio/vfio-test.c"]
+
+
+def guest_programs(tree, build):
+    """The guest's test programs, static, against the uapi headers of @build.
+
+    The kernel's own headers, because the VFIO and iommufd ioctls are newer
+    than the build machine's."""
+    env = ccache_env()
+    run(make_args(tree, build) + ["headers"], env=env, quiet=True)
+    out = CACHE / "guest"
+    out.mkdir(parents=True, exist_ok=True)
+    programs = []
+    for src in GUEST_PROGRAMS:
+        exe = out / Path(src).stem
+        run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror",
+             "-isystem", Path(build) / "usr" / "include", "-o", exe, REPO / src],
+            quiet=True)
+        programs.append(exe)
+    return programs
+
+
 def kunit(tree, extra=()):
     """Run the driver core's KUnit suites, ours among them, under QEMU."""
     build = CACHE / "build" / "kunit"

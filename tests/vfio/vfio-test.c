@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio-test: reach PCI devices through VFIO as a userspace driver would,
+ * in the boot tests' guest, and say whether VFIO let it.
+ *
+ *   vfio-test [--refused] container|iommufd|cdev BDF...
+ *   vfio-test write FILE TEXT [ERRNO]
+ *
+ * container: the legacy container (/dev/vfio/vfio): VFIO_GET_API_VERSION,
+ *	VFIO_GROUP_GET_STATUS, VFIO_GROUP_SET_CONTAINER, VFIO_SET_IOMMU with
+ *	type1v2, VFIO_IOMMU_MAP_DMA, then VFIO_GROUP_GET_DEVICE_FD and
+ *	VFIO_DEVICE_GET_INFO for each device.
+ * iommufd: the group with iommufd (/dev/iommu) as its container:
+ *	VFIO_GROUP_GET_STATUS, VFIO_GROUP_SET_CONTAINER, IOMMU_VFIO_IOAS and
+ *	IOMMU_IOAS_MAP on the compatibility IOAS, then
+ *	VFIO_GROUP_GET_DEVICE_FD for each device.
+ * cdev: each device's own cdev (/dev/vfio/devices/vfioN) with iommufd:
+ *	VFIO_DEVICE_BIND_IOMMUFD, IOMMU_IOAS_ALLOC,
+ *	VFIO_DEVICE_ATTACH_IOMMUFD_PT, IOMMU_IOAS_MAP.
+ *
+ * The devices must share one iommu group.  With --refused, VFIO must
+ * refuse instead: the group not viable, and VFIO_GROUP_SET_CONTAINER or
+ * VFIO_DEVICE_BIND_IOMMUFD failing with EBUSY.
+ *
+ * write: write TEXT to FILE in one write(2), as "echo -n" would; expect it
+ * to succeed, or to fail with ERRNO (a name such as EBUSY).
+ *
+ * Exits 0 if everything went as expected, 1 otherwise, and says why.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#define DMA_SIZE	(1UL << 20)
+#define DMA_IOVA	(1UL << 32)
+
+static bool refused;
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("vfio-test: ", stdout);
+	vprintf(fmt, ap);
+	putchar('\n');
+	fflush(stdout);
+	va_end(ap);
+}
+
+static void __attribute__((noreturn)) fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("vfio-test: FAIL: ", stdout);
+	vprintf(fmt, ap);
+	putchar('\n');
+	va_end(ap);
+	exit(1);
+}
+
+static int open_or_fail(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		fail("open %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* An ioctl that must succeed. */
+#define CHECK(fd, req, arg)						\
+	do {								\
+		if (ioctl(fd, req, arg) < 0)				\
+			fail("%s: %s", #req, strerror(errno));		\
+		say("%s: ok", #req);					\
+	} while (0)
+
+/*
+ * An ioctl where VFIO checks the isolation group: it must succeed, or with
+ * --refused fail with EBUSY.  Returns whether it succeeded.
+ */
+#define GATE(fd, req, arg)						\
+	({								\
+		int __r = ioctl(fd, req, arg);				\
+		if (!refused && __r < 0)				\
+			fail("%s: %s", #req, strerror(errno));		\
+		if (refused && __r >= 0)				\
+			fail("%s succeeded, but VFIO had to refuse it", #req); \
+		if (refused && errno != EBUSY)				\
+			fail("%s refused with %s, not EBUSY", #req,	\
+			     strerror(errno));				\
+		say("%s: %s", #req, refused ? "refused (EBUSY)" : "ok"); \
+		__r >= 0;						\
+	})
+
+static int iommu_group_of(const char *bdf)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		fail("%s has no iommu group: %s", bdf, strerror(errno));
+	link[n] = '\0';
+	return atoi(strrchr(link, '/') + 1);
+}
+
+/* Open the VFIO group of the devices, checking that they share it. */
+static int open_group(int argc, char **argv)
+{
+	int i, id = iommu_group_of(argv[0]);
+	char path[32];
+
+	for (i = 1; i < argc; i++)
+		if (iommu_group_of(argv[i]) != id)
+			fail("%s and %s are in different iommu groups", argv[0],
+			     argv[i]);
+	snprintf(path, sizeof(path), "/dev/vfio/%d", id);
+	say("group %s", path);
+	return open_or_fail(path);
+}
+
+/* GET_STATUS must say viable, or with --refused not viable. */
+static void check_viable(int group)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	bool viable;
+
+	CHECK(group, VFIO_GROUP_GET_STATUS, &status);
+	viable = status.flags & VFIO_GROUP_FLAGS_VIABLE;
+	say("the group is %sviable", viable ? "" : "not ");
+	if (viable == refused)
+		fail("the group must %sbe viable", refused ? "not " : "");
+}
+
+static void *dma_buffer(void)
+{
+	void *buf = mmap(NULL, DMA_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (buf == MAP_FAILED)
+		fail("mmap: %s", strerror(errno));
+	return buf;
+}
+
+static void get_devices(int group, int argc, char **argv)
+{
+	int i, fd;
+
+	for (i = 0; i < argc; i++) {
+		struct vfio_device_info info = { .argsz = sizeof(info) };
+
+		fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, argv[i]);
+		if (fd < 0)
+			fail("VFIO_GROUP_GET_DEVICE_FD %s: %s", argv[i],
+			     strerror(errno));
+		say("VFIO_GROUP_GET_DEVICE_FD %s: ok", argv[i]);
+		CHECK(fd, VFIO_DEVICE_GET_INFO, &info);
+		say("%s: %u regions, %u irqs", argv[i], info.num_regions,
+		    info.num_irqs);
+		close(fd);
+	}
+}
+
+static void ioas_map(int iommufd, unsigned int ioas)
+{
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas,
+		.user_va = (unsigned long)dma_buffer(),
+		.length = DMA_SIZE,
+		.iova = DMA_IOVA,
+	};
+
+	CHECK(iommufd, IOMMU_IOAS_MAP, &map);
+}
+
+static void via_container(int argc, char **argv)
+{
+	int container = open_or_fail("/dev/vfio/vfio");
+	int group = open_group(argc, argv);
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.iova = DMA_IOVA,
+		.size = DMA_SIZE,
+	};
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = DMA_IOVA,
+		.size = DMA_SIZE,
+	};
+	int version = ioctl(container, VFIO_GET_API_VERSION);
+
+	if (version != VFIO_API_VERSION)
+		fail("VFIO_GET_API_VERSION: %d, not %d", version,
+		     VFIO_API_VERSION);
+	say("VFIO_GET_API_VERSION: %d", version);
+	if (ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) != 1)
+		fail("the container has no type1v2 IOMMU");
+
+	check_viable(group);
+	if (!GATE(group, VFIO_GROUP_SET_CONTAINER, &container))
+		return;
+	CHECK(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU);
+	map.vaddr = (unsigned long)dma_buffer();
+	CHECK(container, VFIO_IOMMU_MAP_DMA, &map);
+	get_devices(group, argc, argv);
+	CHECK(container, VFIO_IOMMU_UNMAP_DMA, &unmap);
+}
+
+static void via_iommufd(int argc, char **argv)
+{
+	int iommufd = open_or_fail("/dev/iommu");
+	int group = open_group(argc, argv);
+	struct iommu_vfio_ioas compat = {
+		.size = sizeof(compat),
+		.op = IOMMU_VFIO_IOAS_GET,
+	};
+
+	check_viable(group);
+	if (!GATE(group, VFIO_GROUP_SET_CONTAINER, &iommufd))
+		return;
+	CHECK(iommufd, IOMMU_VFIO_IOAS, &compat);
+	ioas_map(iommufd, compat.ioas_id);
+	get_devices(group, argc, argv);
+}
+
+/* The cdev of a device: /dev/vfio/devices/vfioN, from its vfio-dev/ in sysfs. */
+static int open_cdev(const char *bdf)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	dir = opendir(path);
+	if (!dir)
+		fail("%s has no VFIO device cdev: %s", bdf, strerror(errno));
+	while ((d = readdir(dir)) && strncmp(d->d_name, "vfio", 4))
+		;
+	if (!d)
+		fail("%s: no vfioN in %s", bdf, path);
+	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", d->d_name);
+	closedir(dir);
+	say("%s: %s", bdf, path);
+	return open_or_fail(path);
+}
+
+static void via_cdev(int argc, char **argv)
+{
+	int iommufd = open_or_fail("/dev/iommu");
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	int i, dev;
+
+	CHECK(iommufd, IOMMU_IOAS_ALLOC, &alloc);
+	ioas_map(iommufd, alloc.out_ioas_id);
+	for (i = 0; i < argc; i++) {
+		struct vfio_device_bind_iommufd bind = {
+			.argsz = sizeof(bind),
+			.iommufd = iommufd,
+		};
+		struct vfio_device_attach_iommufd_pt attach = {
+			.argsz = sizeof(attach),
+			.pt_id = alloc.out_ioas_id,
+		};
+
+		dev = open_cdev(argv[i]);
+		if (!GATE(dev, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+			continue;
+		CHECK(dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
+	}
+}
+
+static int errno_of(const char *name)
+{
+	static const struct { const char *name; int err; } names[] = {
+		{ "EBUSY", EBUSY }, { "EINVAL", EINVAL }, { "ENODEV", ENODEV },
+		{ "EPERM", EPERM }, { "ENOENT", ENOENT }, { "EEXIST", EEXIST },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(names[i].name, name))
+			return names[i].err;
+	fail("unknown errno name %s", name);
+}
+
+static int write_file(const char *file, const char *text, const char *want)
+{
+	int fd = open(file, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		fail("open %s: %s", file, strerror(errno));
+	n = write(fd, text, strlen(text));
+	if (n < 0 && !want)
+		fail("write '%s' to %s: %s", text, file, strerror(errno));
+	if (n >= 0 && want)
+		fail("write '%s' to %s succeeded, but had to fail with %s",
+		     text, file, want);
+	if (n < 0 && errno != errno_of(want))
+		fail("write '%s' to %s failed with %s, not %s", text, file,
+		     strerror(errno), want);
+	say("write '%s' to %s: %s", text, file, want ? want : "ok");
+	close(fd);
+	return 0;
+}
+
+static void __attribute__((noreturn)) usage(void)
+{
+	fputs("usage: vfio-test [--refused] container|iommufd|cdev BDF...\n"
+	      "       vfio-test write FILE TEXT [ERRNO]\n", stderr);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode;
+
+	if (argc > 1 && !strcmp(argv[1], "--refused")) {
+		refused = true;
+		argv++;
+		argc--;
+	}
+	if (argc < 3)
+		usage();
+	mode = argv[1];
+	if (!strcmp(mode, "write") && !refused && (argc == 4 || argc == 5))
+		return write_file(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	if (!strcmp(mode, "container"))
+		via_container(argc - 2, argv + 2);
+	else if (!strcmp(mode, "iommufd"))
+		via_iommufd(argc - 2, argv + 2);
+	else if (!strcmp(mode, "cdev"))
+		via_cdev(argc - 2, argv + 2);
+	else
+		usage();
+	say("%s: %s as expected", mode, refused ? "refused" : "worked");
+	return 0;
+}
