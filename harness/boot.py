@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common import CACHE, REPO, Failure, log
-from kbuild import SPLAT
+from kbuild import splat_lines
 
 GUEST = REPO / "harness" / "guest"
 SCENARIOS = REPO / "tests" / "boot"
@@ -562,7 +562,8 @@ def run_scenario(kernel, initrd, sc, show=False):
                     print(format_report(report), flush=True)
                 where = f"check at line {step.line}: " if step.line else ""
                 failures += [where + e for e in errors]
-            splats = [l for l in guest.console + guest.dmesg if SPLAT.search(l)]
+            splats = [guest.dmesg[i] for i in splat_lines(guest.dmesg)]
+            splats += [guest.console[i] for i in splat_lines(guest.console)]
             if splats:
                 failures.append("the kernel log has a splat: " + splats[0])
             if failures:

@@ -28,6 +28,11 @@
  * userspace (the "manager" file) is one more.  The group is let go when
  * the last hold is dropped, or at once when the manager unregisters.
  *
+ * A manager that hands a group's devices to users also records the user,
+ * the group's owner (VFIO: the container or iommufd context that a device
+ * is opened with): one owner at a time for the whole group, however many
+ * iommu groups it spans, or two users could reach each other's devices.
+ *
  * Locking, from the outside in:
  *
  *   isolation_manager_lock  >  device_lock(dev)  >  group->mutex  >
@@ -93,6 +98,8 @@ struct isolation_group {
 	struct isolation_manager *manager;
 	unsigned int holds;		/* the manager's, while it is set */
 	bool claimed;			/* one hold is isolation_group_claim()'s */
+	const void *owner;		/* the manager's user of the devices */
+	unsigned int owner_cnt;
 	unsigned int foreign;		/* members on foreign drivers */
 	bool busy;			/* a claim or release is running */
 
@@ -1050,6 +1057,8 @@ static void __isolation_group_let_go(struct isolation_group *group)
 	WRITE_ONCE(group->manager, NULL);
 	group->holds = 0;
 	group->claimed = false;
+	group->owner = NULL;
+	group->owner_cnt = 0;
 	list_for_each_entry(member, &group->devices, list)
 		isolation_member_set_driver(group, member, member->driver);
 	mutex_lock(&isolation_lock);
@@ -1104,6 +1113,29 @@ static void isolation_group_let_go(struct isolation_group *group,
 		isolation_group_put(group);
 }
 
+/* Log why @group is not locked for @mgr: each member that blocks. */
+static int __isolation_group_check_locked(struct isolation_group *group,
+					  struct isolation_manager *mgr)
+{
+	struct isolation_member *member;
+
+	lockdep_assert_held(&group->mutex);
+
+	if (group->manager != mgr) {
+		pr_info_ratelimited("group %d is not held by %s\n", group->id,
+				    mgr->name);
+		return -EBUSY;
+	}
+	if (!group->foreign)
+		return 0;
+	list_for_each_entry(member, &group->devices, list)
+		if (member->foreign)
+			dev_err_ratelimited(member->dev, "isolation group %d is not locked for %s: bound to %s\n",
+					    group->id, mgr->name,
+					    member->driver->name);
+	return -EBUSY;
+}
+
 /**
  * isolation_group_check_locked - whether a manager may hand a group out
  * @group: the group; the caller holds a reference
@@ -1121,25 +1153,71 @@ static void isolation_group_let_go(struct isolation_group *group,
 int isolation_group_check_locked(struct isolation_group *group,
 				 struct isolation_manager *mgr)
 {
-	struct isolation_member *member;
-	int ret = -EBUSY;
+	int ret;
 
 	mutex_lock(&group->mutex);
-	if (group->manager != mgr) {
-		pr_info("group %d is not held by %s\n", group->id, mgr->name);
-	} else if (group->foreign) {
-		list_for_each_entry(member, &group->devices, list)
-			if (member->foreign)
-				dev_err(member->dev, "isolation group %d is not locked for %s: bound to %s\n",
-					group->id, mgr->name,
-					member->driver->name);
-	} else {
-		ret = 0;
-	}
+	ret = __isolation_group_check_locked(group, mgr);
 	mutex_unlock(&group->mutex);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(isolation_group_check_locked);
+
+/**
+ * isolation_group_set_owner - let a user of a manager have a group's devices
+ * @group: the group; the caller holds a reference
+ * @mgr: the manager that holds the group
+ * @owner: a cookie for the user, e.g. the address space its devices DMA to
+ *
+ * A group's devices may reach each other, so only one user at a time may
+ * have any of them, even where the group spans several iommu groups.  The
+ * first call sets @owner; later calls with the same @owner are counted,
+ * and each is undone with isolation_group_clear_owner().
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -EBUSY, logged, if the group is not locked under @mgr or
+ * another owner has it.
+ */
+int isolation_group_set_owner(struct isolation_group *group,
+			      struct isolation_manager *mgr, const void *owner)
+{
+	int ret;
+
+	mutex_lock(&group->mutex);
+	ret = __isolation_group_check_locked(group, mgr);
+	if (!ret && group->owner_cnt && group->owner != owner) {
+		pr_info_ratelimited("group %d is in use by another user of %s\n",
+				    group->id, mgr->name);
+		ret = -EBUSY;
+	}
+	if (!ret) {
+		group->owner = owner;
+		group->owner_cnt++;
+	}
+	mutex_unlock(&group->mutex);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(isolation_group_set_owner);
+
+/**
+ * isolation_group_clear_owner - undo isolation_group_set_owner()
+ * @group: the group; the caller holds a reference
+ * @mgr: the manager that holds the group
+ * @owner: the cookie given to isolation_group_set_owner(); nothing happens
+ *	   if it does not own the group
+ *
+ * Context: process context, may sleep.
+ */
+void isolation_group_clear_owner(struct isolation_group *group,
+				 struct isolation_manager *mgr,
+				 const void *owner)
+{
+	mutex_lock(&group->mutex);
+	if (group->manager == mgr && group->owner_cnt &&
+	    group->owner == owner && !--group->owner_cnt)
+		group->owner = NULL;
+	mutex_unlock(&group->mutex);
+}
+EXPORT_SYMBOL_GPL(isolation_group_clear_owner);
 
 /* --- driver-core hooks --------------------------------------------------- */
 

@@ -24,107 +24,81 @@
  *   exactly then.  A refusal returns -EBUSY and logs each device that
  *   blocks, with its driver.
  *
+ * - An open device's isolation group belongs to the container or iommufd
+ *   context the device was opened with, its owner: a device of the same
+ *   isolation group cannot be opened with another one, even where the
+ *   isolation group spans several iommu groups, or two users could reach
+ *   each other's devices.
+ *
  * - Writing "vfio" to a group's "manager" file claims it in one step: the
  *   isolation core unbinds the host drivers and asks VFIO to bind each
- *   device left without a driver, which it does for PCI endpoints the way
- *   users do by hand, with driver_override and vfio-pci.
+ *   device left without a driver, which the VFIO driver of the device's bus
+ *   does (vfio_isolation_add_claim(); vfio-pci for PCI).
  *
  * A device in no isolation group (no provider covers it) is left to the
  * iommu group and DMA ownership rules of the IOMMU core, as before.
  *
  * The isolation core calls VFIO's notify callback under the group's mutex,
  * which VFIO takes last, under its own locks: the callback only logs.
+ * vfio_isolation_lock protects the list of claims, and nothing is called
+ * under it.
  */
 
 #include <linux/device.h>
 #include <linux/isolation.h>
 #include <linux/kmod.h>
 #include <linux/module.h>
-#include <linux/pci.h>
+#include <linux/mutex.h>
 #include <linux/vfio.h>
 
 #include "vfio.h"
 
-/* The driver that takes a PCI endpoint for a claim from userspace. */
-#define VFIO_ISOLATION_PCI_DRIVER	"vfio-pci"
+static DEFINE_MUTEX(vfio_isolation_lock);
+static LIST_HEAD(vfio_isolation_claims);
 
-/*
- * What @dev's driver_override says of vfio-pci, as
- * device_match_driver_override() would: 1 if it names it, 0 if it names
- * another driver, -1 if it is not set.
- */
-static int vfio_isolation_override(struct device *dev)
+/* The claim for @dev's bus, with its module pinned, or NULL. */
+static struct vfio_isolation_claim *vfio_isolation_claim_get(struct device *dev)
 {
-	guard(spinlock)(&dev->driver_override.lock);
-	if (!dev->driver_override.name)
-		return -1;
-	return !strcmp(dev->driver_override.name, VFIO_ISOLATION_PCI_DRIVER);
+	struct vfio_isolation_claim *claim;
+
+	mutex_lock(&vfio_isolation_lock);
+	list_for_each_entry(claim, &vfio_isolation_claims, node)
+		if (claim->bus == dev->bus && try_module_get(claim->owner))
+			goto out;
+	claim = NULL;
+out:
+	mutex_unlock(&vfio_isolation_lock);
+	return claim;
 }
 
-static const struct device_driver *vfio_isolation_pci_driver(struct device *dev)
-{
-	const struct device_driver *drv;
-
-	drv = driver_find(VFIO_ISOLATION_PCI_DRIVER, dev->bus);
-	if (!drv && !request_module(VFIO_ISOLATION_PCI_DRIVER))
-		drv = driver_find(VFIO_ISOLATION_PCI_DRIVER, dev->bus);
-	return drv;
-}
-
-/*
- * A claim from userspace: bind a PCI endpoint without a driver to vfio-pci.
- * Bridges stay as they are, unbound or on a compatible driver: vfio-pci
- * takes endpoints only.  A driver_override that names another driver is
- * the user's choice, which a claim does not overrule.
- */
 static int vfio_isolation_claim_device(struct isolation_manager *mgr,
 				       struct device *dev)
 {
-	const struct device_driver *drv;
-	int override, ret;
+	struct vfio_isolation_claim *claim = vfio_isolation_claim_get(dev);
+	int ret;
 
-	if (!dev_is_pci(dev) ||
-	    to_pci_dev(dev)->hdr_type != PCI_HEADER_TYPE_NORMAL)
-		return 0;
-
-	drv = vfio_isolation_pci_driver(dev);
-	if (!drv) {
-		dev_err(dev, "vfio: cannot claim: no driver %s\n",
-			VFIO_ISOLATION_PCI_DRIVER);
+	/* The VFIO driver of a bus says so: MODULE_ALIAS("vfio-claim-pci"). */
+	if (!claim && !request_module("vfio-claim-%s", dev->bus->name))
+		claim = vfio_isolation_claim_get(dev);
+	if (!claim) {
+		dev_err(dev, "vfio: cannot claim: no VFIO driver claims %s devices\n",
+			dev->bus->name);
 		return -ENODEV;
 	}
-	override = vfio_isolation_override(dev);
-	if (!override) {
-		dev_err(dev, "vfio: cannot claim: driver_override names another driver than %s\n",
-			drv->name);
-		return -EBUSY;
-	}
-	if (override < 0) {
-		ret = device_set_driver_override(dev, drv->name);
-		if (ret)
-			return ret;
-	}
-
-	ret = device_attach(dev);
-	if (ret > 0)
-		return 0;
-	dev_err(dev, "vfio: cannot claim: %s did not bind: %d\n", drv->name,
-		ret);
-	if (override < 0)
-		device_set_driver_override(dev, "");
-	return ret ?: -ENODEV;
+	ret = claim->claim(dev);
+	module_put(claim->owner);
+	return ret;
 }
 
-/*
- * On release, before host drivers probe again: drop the driver_override
- * that sends the device to vfio-pci, a claim's or the user's own, since
- * the user gives the device back; one that names another driver stays.
- */
 static void vfio_isolation_release_device(struct isolation_manager *mgr,
 					  struct device *dev)
 {
-	if (vfio_isolation_override(dev) > 0)
-		device_set_driver_override(dev, "");
+	struct vfio_isolation_claim *claim = vfio_isolation_claim_get(dev);
+
+	if (claim) {
+		claim->release(dev);
+		module_put(claim->owner);
+	}
 }
 
 /* Only logs: it runs under the isolation group's mutex. */
@@ -187,6 +161,49 @@ void vfio_isolation_remove_driver(const struct device_driver *drv)
 }
 EXPORT_SYMBOL_GPL(vfio_isolation_remove_driver);
 
+/**
+ * vfio_isolation_add_claim - bind a bus's devices for claims from userspace
+ * @claim: how, for one bus; it stays in use until
+ *	   vfio_isolation_remove_claim() returns
+ *
+ * A claim of an isolation group through its manager file asks @claim to
+ * bind each device of @claim->bus that is left without a driver.  The
+ * module that provides it should say MODULE_ALIAS("vfio-claim-<bus>"), so
+ * that a claim loads it.
+ *
+ * Context: process context, may sleep.
+ * Return: 0, or -EEXIST if the bus has a claim already.
+ */
+int vfio_isolation_add_claim(struct vfio_isolation_claim *claim)
+{
+	struct vfio_isolation_claim *c;
+	int ret = 0;
+
+	mutex_lock(&vfio_isolation_lock);
+	list_for_each_entry(c, &vfio_isolation_claims, node)
+		if (c->bus == claim->bus)
+			ret = -EEXIST;
+	if (!ret)
+		list_add_tail(&claim->node, &vfio_isolation_claims);
+	mutex_unlock(&vfio_isolation_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vfio_isolation_add_claim);
+
+/**
+ * vfio_isolation_remove_claim - undo vfio_isolation_add_claim()
+ * @claim: the claim
+ *
+ * Context: process context, may sleep.
+ */
+void vfio_isolation_remove_claim(struct vfio_isolation_claim *claim)
+{
+	mutex_lock(&vfio_isolation_lock);
+	list_del(&claim->node);
+	mutex_unlock(&vfio_isolation_lock);
+}
+EXPORT_SYMBOL_GPL(vfio_isolation_remove_claim);
+
 /*
  * Hold the device's isolation group for VFIO, if it is in one, from now
  * until vfio_device_drop_isolation_group().  Runs from the probe of a VFIO
@@ -233,6 +250,36 @@ int vfio_device_check_isolation(struct vfio_device *device)
 		return 0;
 	return isolation_group_check_locked(device->isolation_group,
 					    &vfio_isolation_manager);
+}
+
+/* The same, for a status query: nothing logged. */
+bool vfio_device_isolated(struct vfio_device *device)
+{
+	return !device->isolation_group ||
+	       isolation_group_state(device->isolation_group) ==
+	       ISOLATION_GROUP_LOCKED;
+}
+
+/*
+ * The device is about to be opened with @owner, the container or iommufd
+ * context its DMA goes to: refused with -EBUSY, logged, if its isolation
+ * group is not locked or another owner has a device of it open.  Undone by
+ * vfio_device_disown_isolation() at the last close.
+ */
+int vfio_device_own_isolation(struct vfio_device *device, const void *owner)
+{
+	if (!device->isolation_group)
+		return 0;
+	return isolation_group_set_owner(device->isolation_group,
+					 &vfio_isolation_manager, owner);
+}
+
+void vfio_device_disown_isolation(struct vfio_device *device,
+				  const void *owner)
+{
+	if (device->isolation_group)
+		isolation_group_clear_owner(device->isolation_group,
+					    &vfio_isolation_manager, owner);
 }
 
 int __init vfio_isolation_init(void)

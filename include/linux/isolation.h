@@ -145,6 +145,11 @@ enum isolation_group_state
 isolation_group_state(struct isolation_group *group);
 int isolation_group_check_locked(struct isolation_group *group,
 				 struct isolation_manager *mgr);
+int isolation_group_set_owner(struct isolation_group *group,
+			      struct isolation_manager *mgr, const void *owner);
+void isolation_group_clear_owner(struct isolation_group *group,
+				 struct isolation_manager *mgr,
+				 const void *owner);
 int isolation_group_claim(struct isolation_group *group,
 			  struct isolation_manager *mgr);
 int isolation_group_release(struct isolation_group *group,
@@ -252,6 +257,19 @@ isolation_group_check_locked(struct isolation_group *group,
 			     struct isolation_manager *mgr)
 {
 	return -ENODEV;
+}
+
+static inline int isolation_group_set_owner(struct isolation_group *group,
+					    struct isolation_manager *mgr,
+					    const void *owner)
+{
+	return -ENODEV;
+}
+
+static inline void
+isolation_group_clear_owner(struct isolation_group *group,
+			    struct isolation_manager *mgr, const void *owner)
+{
 }
 
 static inline int isolation_group_claim(struct isolation_group *group,

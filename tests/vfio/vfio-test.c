@@ -3,24 +3,32 @@
  * vfio-test: reach PCI devices through VFIO as a userspace driver would,
  * in the boot tests' guest, and say whether VFIO let it.
  *
- *   vfio-test [--refused] container|iommufd|cdev BDF...
+ *   vfio-test [--refused|--busy] [--hold] container|iommufd|cdev BDF...
  *   vfio-test write FILE TEXT [ERRNO]
  *
- * container: the legacy container (/dev/vfio/vfio): VFIO_GET_API_VERSION,
- *	VFIO_GROUP_GET_STATUS, VFIO_GROUP_SET_CONTAINER, VFIO_SET_IOMMU with
- *	type1v2, VFIO_IOMMU_MAP_DMA, then VFIO_GROUP_GET_DEVICE_FD and
+ * container: the legacy container (/dev/vfio/vfio): VFIO_GET_API_VERSION;
+ *	for the VFIO group of each device, VFIO_GROUP_GET_STATUS and
+ *	VFIO_GROUP_SET_CONTAINER; VFIO_SET_IOMMU with type1v2 and
+ *	VFIO_IOMMU_MAP_DMA; then VFIO_GROUP_GET_DEVICE_FD and
  *	VFIO_DEVICE_GET_INFO for each device.
- * iommufd: the group with iommufd (/dev/iommu) as its container:
+ * iommufd: the groups with iommufd (/dev/iommu) as their container:
  *	VFIO_GROUP_GET_STATUS, VFIO_GROUP_SET_CONTAINER, IOMMU_VFIO_IOAS and
  *	IOMMU_IOAS_MAP on the compatibility IOAS, then
  *	VFIO_GROUP_GET_DEVICE_FD for each device.
- * cdev: each device's own cdev (/dev/vfio/devices/vfioN) with iommufd:
- *	VFIO_DEVICE_BIND_IOMMUFD, IOMMU_IOAS_ALLOC,
- *	VFIO_DEVICE_ATTACH_IOMMUFD_PT, IOMMU_IOAS_MAP.
+ * cdev: each device's own cdev (/dev/vfio/devices/vfioN), all with one
+ *	iommufd: IOMMU_IOAS_ALLOC, IOMMU_IOAS_MAP, then for each device
+ *	VFIO_DEVICE_BIND_IOMMUFD and VFIO_DEVICE_ATTACH_IOMMUFD_PT.
  *
- * The devices must share one iommu group.  With --refused, VFIO must
- * refuse instead: the group not viable, and VFIO_GROUP_SET_CONTAINER or
- * VFIO_DEVICE_BIND_IOMMUFD failing with EBUSY.
+ * One run is one user: its devices may be in several VFIO groups.
+ *
+ * --refused: their isolation group is not locked, so VFIO must refuse: the
+ *	groups not viable, and VFIO_GROUP_SET_CONTAINER or
+ *	VFIO_DEVICE_BIND_IOMMUFD failing with EBUSY.
+ * --busy: another user has a device of their isolation group open: the
+ *	groups are viable, but opening a device (VFIO_GROUP_GET_DEVICE_FD,
+ *	VFIO_DEVICE_BIND_IOMMUFD) fails with EBUSY.
+ * --hold: once everything worked, say "holding" and keep the devices open
+ *	until killed.
  *
  * write: write TEXT to FILE in one write(2), as "echo -n" would; expect it
  * to succeed, or to fail with ERRNO (a name such as EBUSY).
@@ -46,8 +54,10 @@
 
 #define DMA_SIZE	(1UL << 20)
 #define DMA_IOVA	(1UL << 32)
+#define MAX_DEVICES	8
 
-static bool refused;
+/* What VFIO must do: let the user in, or refuse it at the gate or the door. */
+static enum { WORKS, REFUSED, BUSY } expect;
 
 static void say(const char *fmt, ...)
 {
@@ -91,22 +101,20 @@ static int open_or_fail(const char *path)
 	} while (0)
 
 /*
- * An ioctl where VFIO checks the isolation group: it must succeed, or with
- * --refused fail with EBUSY.  Returns whether it succeeded.
+ * A call where VFIO checks the isolation group: it must succeed, or fail
+ * with EBUSY if @refuse.  Returns whether it succeeded.
  */
-#define GATE(fd, req, arg)						\
-	({								\
-		int __r = ioctl(fd, req, arg);				\
-		if (!refused && __r < 0)				\
-			fail("%s: %s", #req, strerror(errno));		\
-		if (refused && __r >= 0)				\
-			fail("%s succeeded, but VFIO had to refuse it", #req); \
-		if (refused && errno != EBUSY)				\
-			fail("%s refused with %s, not EBUSY", #req,	\
-			     strerror(errno));				\
-		say("%s: %s", #req, refused ? "refused (EBUSY)" : "ok"); \
-		__r >= 0;						\
-	})
+static bool gate(const char *what, int ret, bool refuse)
+{
+	if (!refuse && ret < 0)
+		fail("%s: %s", what, strerror(errno));
+	if (refuse && ret >= 0)
+		fail("%s succeeded, but VFIO had to refuse it", what);
+	if (refuse && errno != EBUSY)
+		fail("%s refused with %s, not EBUSY", what, strerror(errno));
+	say("%s: %s", what, refuse ? "refused (EBUSY)" : "ok");
+	return ret >= 0;
+}
 
 static int iommu_group_of(const char *bdf)
 {
@@ -121,22 +129,28 @@ static int iommu_group_of(const char *bdf)
 	return atoi(strrchr(link, '/') + 1);
 }
 
-/* Open the VFIO group of the devices, checking that they share it. */
-static int open_group(int argc, char **argv)
+/* The VFIO groups of the devices, each opened once: fd[i] for device i. */
+static void open_groups(int argc, char **argv, int *fd, bool *first)
 {
-	int i, id = iommu_group_of(argv[0]);
+	int id[MAX_DEVICES], i, j;
 	char path[32];
 
-	for (i = 1; i < argc; i++)
-		if (iommu_group_of(argv[i]) != id)
-			fail("%s and %s are in different iommu groups", argv[0],
-			     argv[i]);
-	snprintf(path, sizeof(path), "/dev/vfio/%d", id);
-	say("group %s", path);
-	return open_or_fail(path);
+	for (i = 0; i < argc; i++) {
+		id[i] = iommu_group_of(argv[i]);
+		for (j = 0; j < i && id[j] != id[i]; j++)
+			;
+		first[i] = j == i;
+		if (!first[i]) {
+			fd[i] = fd[j];
+			continue;
+		}
+		snprintf(path, sizeof(path), "/dev/vfio/%d", id[i]);
+		say("%s: group %s", argv[i], path);
+		fd[i] = open_or_fail(path);
+	}
 }
 
-/* GET_STATUS must say viable, or with --refused not viable. */
+/* GET_STATUS must say viable, unless the isolation group is not locked. */
 static void check_viable(int group)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
@@ -145,8 +159,25 @@ static void check_viable(int group)
 	CHECK(group, VFIO_GROUP_GET_STATUS, &status);
 	viable = status.flags & VFIO_GROUP_FLAGS_VIABLE;
 	say("the group is %sviable", viable ? "" : "not ");
-	if (viable == refused)
-		fail("the group must %sbe viable", refused ? "not " : "");
+	if (viable != (expect != REFUSED))
+		fail("the group must %sbe viable", viable ? "not " : "");
+}
+
+/* Attach each group once; false if VFIO refused, as it had to. */
+static bool set_containers(int argc, int *fd, const bool *first, int container)
+{
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (!first[i])
+			continue;
+		check_viable(fd[i]);
+		if (!gate("VFIO_GROUP_SET_CONTAINER",
+			  ioctl(fd[i], VFIO_GROUP_SET_CONTAINER, &container),
+			  expect == REFUSED))
+			return false;
+	}
+	return true;
 }
 
 static void *dma_buffer(void)
@@ -159,22 +190,22 @@ static void *dma_buffer(void)
 	return buf;
 }
 
-static void get_devices(int group, int argc, char **argv)
+static void get_devices(int argc, char **argv, const int *group)
 {
+	char what[64];
 	int i, fd;
 
 	for (i = 0; i < argc; i++) {
 		struct vfio_device_info info = { .argsz = sizeof(info) };
 
-		fd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, argv[i]);
-		if (fd < 0)
-			fail("VFIO_GROUP_GET_DEVICE_FD %s: %s", argv[i],
-			     strerror(errno));
-		say("VFIO_GROUP_GET_DEVICE_FD %s: ok", argv[i]);
+		fd = ioctl(group[i], VFIO_GROUP_GET_DEVICE_FD, argv[i]);
+		snprintf(what, sizeof(what), "VFIO_GROUP_GET_DEVICE_FD %s",
+			 argv[i]);
+		if (!gate(what, fd, expect == BUSY))
+			continue;
 		CHECK(fd, VFIO_DEVICE_GET_INFO, &info);
 		say("%s: %u regions, %u irqs", argv[i], info.num_regions,
 		    info.num_irqs);
-		close(fd);
 	}
 }
 
@@ -196,19 +227,15 @@ static void ioas_map(int iommufd, unsigned int ioas)
 static void via_container(int argc, char **argv)
 {
 	int container = open_or_fail("/dev/vfio/vfio");
-	int group = open_group(argc, argv);
 	struct vfio_iommu_type1_dma_map map = {
 		.argsz = sizeof(map),
 		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
 		.iova = DMA_IOVA,
 		.size = DMA_SIZE,
 	};
-	struct vfio_iommu_type1_dma_unmap unmap = {
-		.argsz = sizeof(unmap),
-		.iova = DMA_IOVA,
-		.size = DMA_SIZE,
-	};
 	int version = ioctl(container, VFIO_GET_API_VERSION);
+	int group[MAX_DEVICES];
+	bool first[MAX_DEVICES];
 
 	if (version != VFIO_API_VERSION)
 		fail("VFIO_GET_API_VERSION: %d, not %d", version,
@@ -217,31 +244,31 @@ static void via_container(int argc, char **argv)
 	if (ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) != 1)
 		fail("the container has no type1v2 IOMMU");
 
-	check_viable(group);
-	if (!GATE(group, VFIO_GROUP_SET_CONTAINER, &container))
+	open_groups(argc, argv, group, first);
+	if (!set_containers(argc, group, first, container))
 		return;
 	CHECK(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU);
 	map.vaddr = (unsigned long)dma_buffer();
 	CHECK(container, VFIO_IOMMU_MAP_DMA, &map);
-	get_devices(group, argc, argv);
-	CHECK(container, VFIO_IOMMU_UNMAP_DMA, &unmap);
+	get_devices(argc, argv, group);
 }
 
 static void via_iommufd(int argc, char **argv)
 {
 	int iommufd = open_or_fail("/dev/iommu");
-	int group = open_group(argc, argv);
 	struct iommu_vfio_ioas compat = {
 		.size = sizeof(compat),
 		.op = IOMMU_VFIO_IOAS_GET,
 	};
+	int group[MAX_DEVICES];
+	bool first[MAX_DEVICES];
 
-	check_viable(group);
-	if (!GATE(group, VFIO_GROUP_SET_CONTAINER, &iommufd))
+	open_groups(argc, argv, group, first);
+	if (!set_containers(argc, group, first, iommufd))
 		return;
 	CHECK(iommufd, IOMMU_VFIO_IOAS, &compat);
 	ioas_map(iommufd, compat.ioas_id);
-	get_devices(group, argc, argv);
+	get_devices(argc, argv, group);
 }
 
 /* The cdev of a device: /dev/vfio/devices/vfioN, from its vfio-dev/ in sysfs. */
@@ -284,7 +311,9 @@ static void via_cdev(int argc, char **argv)
 		};
 
 		dev = open_cdev(argv[i]);
-		if (!GATE(dev, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		if (!gate("VFIO_DEVICE_BIND_IOMMUFD",
+			  ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &bind),
+			  expect != WORKS))
 			continue;
 		CHECK(dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
 	}
@@ -327,25 +356,34 @@ static int write_file(const char *file, const char *text, const char *want)
 
 static void __attribute__((noreturn)) usage(void)
 {
-	fputs("usage: vfio-test [--refused] container|iommufd|cdev BDF...\n"
+	fputs("usage: vfio-test [--refused|--busy] [--hold] container|iommufd|cdev BDF...\n"
 	      "       vfio-test write FILE TEXT [ERRNO]\n", stderr);
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
+	bool hold = false;
 	const char *mode;
 
-	if (argc > 1 && !strcmp(argv[1], "--refused")) {
-		refused = true;
-		argv++;
-		argc--;
+	for (; argc > 1 && !strncmp(argv[1], "--", 2); argc--, argv++) {
+		if (!strcmp(argv[1], "--refused"))
+			expect = REFUSED;
+		else if (!strcmp(argv[1], "--busy"))
+			expect = BUSY;
+		else if (!strcmp(argv[1], "--hold"))
+			hold = true;
+		else
+			usage();
 	}
 	if (argc < 3)
 		usage();
 	mode = argv[1];
-	if (!strcmp(mode, "write") && !refused && (argc == 4 || argc == 5))
+	if (!strcmp(mode, "write") && expect == WORKS && !hold &&
+	    (argc == 4 || argc == 5))
 		return write_file(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	if (argc - 2 > MAX_DEVICES)
+		fail("at most %d devices", MAX_DEVICES);
 	if (!strcmp(mode, "container"))
 		via_container(argc - 2, argv + 2);
 	else if (!strcmp(mode, "iommufd"))
@@ -354,6 +392,12 @@ int main(int argc, char **argv)
 		via_cdev(argc - 2, argv + 2);
 	else
 		usage();
-	say("%s: %s as expected", mode, refused ? "refused" : "worked");
+	say("%s: %s as expected", mode,
+	    expect == WORKS ? "worked" : "refused");
+	if (hold && expect == WORKS) {
+		say("holding");
+		for (;;)
+			pause();
+	}
 	return 0;
 }

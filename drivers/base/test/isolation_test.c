@@ -1309,6 +1309,52 @@ static void isolation_claim_refuses_unbindable_driver(struct kunit *test)
 	expect_group_untouched(test, host);
 }
 
+/* One user at a time has the group's devices, counted; another waits. */
+static void isolation_one_owner_at_a_time(struct kunit *test)
+{
+	int a, b;
+
+	iso_device(test, NULL);
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			isolation_group_set_owner(ctx->group, &ctx->mgr, &a));
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	KUNIT_EXPECT_EQ(test, 0,
+			isolation_group_set_owner(ctx->group, &ctx->mgr, &a));
+	KUNIT_EXPECT_EQ(test, 0,
+			isolation_group_set_owner(ctx->group, &ctx->mgr, &a));
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			isolation_group_set_owner(ctx->group, &ctx->mgr, &b));
+	/* Only the owner lets go, once for each time it took the group. */
+	isolation_group_clear_owner(ctx->group, &ctx->mgr, &b);
+	isolation_group_clear_owner(ctx->group, &ctx->mgr, &a);
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			isolation_group_set_owner(ctx->group, &ctx->mgr, &b));
+	isolation_group_clear_owner(ctx->group, &ctx->mgr, &a);
+	KUNIT_EXPECT_EQ(test, 0,
+			isolation_group_set_owner(ctx->group, &ctx->mgr, &b));
+	isolation_group_clear_owner(ctx->group, &ctx->mgr, &b);
+}
+
+/* A user gets the devices of a locked group only. */
+static void isolation_owner_needs_locked_group(struct kunit *test)
+{
+	struct device *host = iso_device(test, "isokunit-host");
+	int a;
+
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			isolation_group_set_owner(ctx->group, &ctx->mgr, &a));
+	device_release_driver(host);
+	KUNIT_EXPECT_EQ(test, 0,
+			isolation_group_set_owner(ctx->group, &ctx->mgr, &a));
+	/* Held by the owner's manager only. */
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			isolation_group_set_owner(ctx->group, &ctx->other, &a));
+	isolation_group_clear_owner(ctx->group, &ctx->mgr, &a);
+}
+
 /* A claim takes one hold, however often it is written: one release undoes it. */
 static void isolation_claim_takes_one_hold(struct kunit *test)
 {
@@ -1520,6 +1566,8 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_manager_holds_are_counted),
 	KUNIT_CASE(isolation_manager_driver_holds_group_while_bound),
 	KUNIT_CASE(isolation_check_locked_names_blockers),
+	KUNIT_CASE(isolation_one_owner_at_a_time),
+	KUNIT_CASE(isolation_owner_needs_locked_group),
 	KUNIT_CASE(isolation_unregistered_manager_is_refused),
 	KUNIT_CASE(isolation_bound_device_joining_unlocks_group),
 	KUNIT_CASE(isolation_removing_foreign_member_locks_group),
