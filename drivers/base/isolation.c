@@ -214,9 +214,16 @@ EXPORT_SYMBOL_GPL(isolation_provider_unregister);
 
 /* --- managers and their drivers ------------------------------------------ */
 
-/* Whether @drv is one of @mgr's drivers. */
-static bool isolation_manager_owns(struct isolation_manager *mgr,
-				   const struct device_driver *drv)
+/**
+ * isolation_manager_owns - whether a driver is one of a manager's drivers
+ * @mgr: a registered manager
+ * @drv: a driver
+ *
+ * Context: process context, may sleep.
+ * Return: true if @drv was added with isolation_manager_add_driver().
+ */
+bool isolation_manager_owns(struct isolation_manager *mgr,
+			    const struct device_driver *drv)
 {
 	struct isolation_manager_driver *md;
 	bool ret = false;
@@ -231,6 +238,7 @@ static bool isolation_manager_owns(struct isolation_manager *mgr,
 	mutex_unlock(&isolation_lock);
 	return ret;
 }
+EXPORT_SYMBOL_GPL(isolation_manager_owns);
 
 /* Whether a device bound to @drv keeps a group held by @mgr from locking. */
 static bool isolation_driver_foreign(struct isolation_manager *mgr,

@@ -207,16 +207,24 @@ EXPORT_SYMBOL_GPL(vfio_isolation_remove_claim);
 /*
  * Hold the device's isolation group for VFIO, if it is in one, from now
  * until vfio_device_drop_isolation_group().  Runs from the probe of a VFIO
- * driver, under the device lock.
+ * driver, under the device lock.  A driver that VFIO's manager does not
+ * know would keep the group from ever locking, so it is refused and told.
  */
 int vfio_device_hold_isolation_group(struct vfio_device *device)
 {
+	const struct device_driver *drv = device->dev->driver;
 	struct isolation_group *group;
 	int ret;
 
 	group = isolation_group_get_from_dev(device->dev);
 	if (!group)
 		return 0;
+	if (drv && !isolation_manager_owns(&vfio_isolation_manager, drv)) {
+		dev_err(device->dev, "vfio: %s is not one of VFIO's isolation drivers (vfio_isolation_add_driver())\n",
+			drv->name);
+		isolation_group_put(group);
+		return -EINVAL;
+	}
 	ret = isolation_group_set_manager(group, &vfio_isolation_manager);
 	if (ret) {
 		dev_err(device->dev, "vfio: cannot hold isolation group %d: %d\n",

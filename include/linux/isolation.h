@@ -136,6 +136,8 @@ int isolation_manager_add_driver(struct isolation_manager *mgr,
 				 const struct device_driver *drv);
 void isolation_manager_remove_driver(struct isolation_manager *mgr,
 				     const struct device_driver *drv);
+bool isolation_manager_owns(struct isolation_manager *mgr,
+			    const struct device_driver *drv);
 
 int isolation_group_set_manager(struct isolation_group *group,
 				struct isolation_manager *mgr);
@@ -232,6 +234,12 @@ static inline void
 isolation_manager_remove_driver(struct isolation_manager *mgr,
 				const struct device_driver *drv)
 {
+}
+
+static inline bool isolation_manager_owns(struct isolation_manager *mgr,
+					  const struct device_driver *drv)
+{
+	return false;
 }
 
 static inline int isolation_group_set_manager(struct isolation_group *group,

@@ -1124,10 +1124,14 @@ static void isolation_removed_manager_driver_unlocks(struct kunit *test)
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
 	isolation_manager_remove_driver(&ctx->mgr, &iso_mgr_driver.driver);
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_MANAGED);
+	KUNIT_EXPECT_FALSE(test, isolation_manager_owns(&ctx->mgr,
+							&iso_mgr_driver.driver));
 	KUNIT_EXPECT_EQ(test, 0,
 			isolation_manager_add_driver(&ctx->mgr,
 						     &iso_mgr_driver.driver));
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	KUNIT_EXPECT_TRUE(test, isolation_manager_owns(&ctx->mgr,
+						       &iso_mgr_driver.driver));
 }
 
 /* --- managers going away --------------------------------------------------- */
