@@ -201,8 +201,31 @@ def cmd_refresh(args):
         print(f"updated {p}")
 
 
+# What the series touches, built after each of its patches by export --build.
+SERIES_DIRS = ["drivers/base/", "drivers/pci/", "drivers/iommu/intel/", "drivers/vfio/"]
+
+
+def build_each_patch(repo):
+    """Build SERIES_DIRS of the boot kernel at every commit of the exported series."""
+    commits = subprocess.run(["git", "-C", str(repo), "rev-list", "--reverse", "base..HEAD"],
+                             capture_output=True, text=True, check=True).stdout.split()
+    head = commits[-1]
+    try:
+        for n, sha in enumerate(commits, 1):
+            subject = subprocess.run(["git", "-C", str(repo), "log", "-1", "--format=%s", sha],
+                                     capture_output=True, text=True).stdout.strip()
+            log(f"patch {n}/{len(commits)}: {subject}")
+            subprocess.run(["git", "-C", str(repo), "checkout", "-q", sha], check=True)
+            kbuild.build_kernel(repo, "series", ["boot.config"], targets=SERIES_DIRS)
+    finally:
+        subprocess.run(["git", "-C", str(repo), "checkout", "-q", head])
+    log(f"every one of the {len(commits)} patches builds {' '.join(SERIES_DIRS)}")
+
+
 def cmd_export(args):
     repo, out = tree.export(args.out)
+    if args.build:
+        build_each_patch(repo)
     print(out)
 
 
@@ -243,6 +266,8 @@ def main():
     s.set_defaults(fn=cmd_refresh)
     s = sub.add_parser("export", help="the series as git format-patch files")
     s.add_argument("out", nargs="?", default=str(CACHE / "series"))
+    s.add_argument("--build", action="store_true",
+                   help="and build what the series touches after each patch")
     s.set_defaults(fn=cmd_export)
     s = sub.add_parser("help", help="this message")
     s.set_defaults(fn=lambda a: p.print_help())
