@@ -41,9 +41,10 @@
  * isolation_manager_lock serialises changes to a manager's drivers and its
  * unregistration, which recount its groups.  group->mutex protects the
  * group's members, what each is bound to and whether that is foreign, its
- * manager, the manager's holds and the foreign count.  dev->isolation_group only changes with the
- * device lock and then the group mutex held, so whoever holds either reads
- * a stable value; others use isolation_group_get_from_dev().
+ * manager with the manager's holds and owner, and the foreign count.
+ * dev->isolation_group only changes with the device lock and then the
+ * group mutex held, so whoever holds either reads a stable value; others
+ * use isolation_group_get_from_dev().
  * isolation_lock protects the registries: the providers and the groups of
  * each, the managers and the drivers and groups of each; nothing is taken
  * under it.  A group's last reference is dropped with it held

@@ -75,14 +75,15 @@ static int vfio_isolation_claim_device(struct isolation_manager *mgr,
 				       struct device *dev)
 {
 	struct vfio_isolation_claim *claim = vfio_isolation_claim_get(dev);
+	const char *bus = dev->bus ? dev->bus->name : "bus-less";
 	int ret;
 
 	/* The VFIO driver of a bus says so: MODULE_ALIAS("vfio-claim-pci"). */
-	if (!claim && !request_module("vfio-claim-%s", dev->bus->name))
+	if (!claim && dev->bus && !request_module("vfio-claim-%s", bus))
 		claim = vfio_isolation_claim_get(dev);
 	if (!claim) {
 		dev_err(dev, "vfio: cannot claim: no VFIO driver claims %s devices\n",
-			dev->bus->name);
+			bus);
 		return -ENODEV;
 	}
 	ret = claim->claim(dev);

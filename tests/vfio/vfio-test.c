@@ -55,6 +55,7 @@
 #define DMA_SIZE	(1UL << 20)
 #define DMA_IOVA	(1UL << 32)
 #define MAX_DEVICES	8
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* What VFIO must do: let the user in, or refuse it at the gate or the door. */
 static enum { WORKS, REFUSED, BUSY } expect;
@@ -159,7 +160,7 @@ static void check_viable(int group)
 	CHECK(group, VFIO_GROUP_GET_STATUS, &status);
 	viable = status.flags & VFIO_GROUP_FLAGS_VIABLE;
 	say("the group is %sviable", viable ? "" : "not ");
-	if (viable != (expect != REFUSED))
+	if (viable == (expect == REFUSED))
 		fail("the group must %sbe viable", viable ? "not " : "");
 }
 
@@ -327,7 +328,7 @@ static int errno_of(const char *name)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(names); i++)
 		if (!strcmp(names[i].name, name))
 			return names[i].err;
 	fail("unknown errno name %s", name);
