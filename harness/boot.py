@@ -1,8 +1,9 @@
-"""Boot tests: the boot kernel under QEMU q35 with an emulated VT-d IOMMU.
+"""Boot tests: the boot kernel under QEMU q35 with an emulated IOMMU.
 
 A scenario file (tests/boot/*.scn) gives the QEMU devices of a topology,
 what the kernel command line adds, the steps to run and the groups to
-expect.  The guest is busybox and our own programs in an initramfs; it
+expect, and the IOMMUs to run it on: intel (VT-d), amd (AMD-Vi) or virtio
+(virtio-iommu); each is a boot of its own.  The guest is busybox and our own programs in an initramfs; it
 reports the machine on the serial console (harness/guest/iso-report), and
 the host maps guest PCI addresses to the scenario's QEMU ids through QMP
 (query-pci), so expectations name devices as the scenario does.
@@ -10,6 +11,7 @@ the host maps guest PCI addresses to the scenario's QEMU ids through QMP
 Scenario lines:
 
     title: <one line>
+    iommus: <iommu> ...               the IOMMUs to boot it on (default: intel)
     qemu: <QEMU arguments>            the machine (any number of lines)
     cmdline: <kernel arguments>       added to the kernel command line
     expect iommu: <id> <id> ...       one kernel iommu group, by QEMU ids
@@ -34,6 +36,10 @@ Scenario lines:
 In monitor, guest and log lines, {<id>} stands for the guest PCI address of
 the device with that QEMU id, e.g. "guest: vfio-test container {rng}".  The
 guest has busybox and vfio-test (tests/vfio/vfio-test.c).
+
+A line that starts with "[<iommu>,...]" counts only in the boots on those
+IOMMUs, e.g. "[virtio] expect iommu: br" where virtio-iommu's iommu groups
+differ from the others'.
 
 A scenario without a "check" line checks once, at the end.  On every check
 the kernel log so far must be free of warnings and oopses, and no isolation
@@ -65,12 +71,24 @@ QEMU_MACHINE = [
     "-machine", "q35,kernel-irqchip=split", "-accel", "tcg",
     "-cpu", "max", "-smp", "2", "-m", "1024",
     "-nodefaults", "-vga", "none", "-display", "none", "-no-reboot",
-    # VT-d first: QEMU wants the IOMMU before the devices it translates for.
-    "-device", "intel-iommu,intremap=on",
     # Native PCIe hotplug on root ports, rather than ACPI hotplug.
     "-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off",
 ]
 CMDLINE = "console=ttyS0 panic=-1 oops=panic rdinit=/init"
+
+# Each IOMMU: its QEMU device, placed before the devices it translates for
+# as QEMU wants, and what the kernel command line needs for it.  Interrupt
+# remapping (intremap=on) is what lets VFIO type1 and iommufd accept a
+# device; virtio-iommu has none, so the test guest allows unsafe
+# interrupts for both there: a test machine only, never a real host.
+IOMMUS = {
+    "intel": (["-device", "intel-iommu,intremap=on"], "intel_iommu=on"),
+    "amd": (["-device", "amd-iommu,intremap=on"], ""),
+    "virtio": (["-device", "virtio-iommu-pci"],
+               "vfio_iommu_type1.allow_unsafe_interrupts=1 "
+               "iommufd.allow_unsafe_interrupts=1"),
+}
+DEFAULT_IOMMU = "intel"
 
 
 BOOT_TIMEOUT = int(os.environ.get("ISOLATION_BOOT_TIMEOUT", 180))
@@ -118,6 +136,8 @@ class Step:
 @dataclass
 class Scenario:
     path: Path
+    iommu: str = DEFAULT_IOMMU       # the IOMMU of this boot
+    iommus: list = field(default_factory=lambda: [DEFAULT_IOMMU])
     title: str = ""
     qemu: list = field(default_factory=list)
     cmdline: str = ""
@@ -126,7 +146,10 @@ class Scenario:
 
     @property
     def name(self):
-        return self.path.stem
+        """The boot's name: the file's, and the IOMMU's unless it is the only one."""
+        if self.iommus == [DEFAULT_IOMMU] and self.iommu == DEFAULT_IOMMU:
+            return self.path.stem
+        return f"{self.path.stem}@{self.iommu}"
 
     def ids(self):
         """The QEMU ids the scenario gives its devices (not the user's)."""
@@ -134,19 +157,50 @@ class Scenario:
             s.arg for s in self.steps if s.kind == "monitor"]))
 
     def qemu_args(self):
-        return self.qemu + self.extra
+        return IOMMUS[self.iommu][0] + self.qemu + self.extra
+
+    def kernel_cmdline(self):
+        return " ".join(filter(None, [CMDLINE, IOMMUS[self.iommu][1], self.cmdline.strip()]))
 
 
-def parse_scenario(path, extra_qemu=()):
-    sc = Scenario(Path(path))
+def scenario_iommus(path):
+    """The IOMMUs a scenario file asks to be booted on."""
+    for raw in Path(path).read_text().splitlines():
+        key, _, rest = raw.strip().partition(":")
+        if key.strip() == "iommus":
+            names = rest.split()
+            unknown = [n for n in names if n not in IOMMUS]
+            if unknown or not names:
+                raise Failure(f"{Path(path).name}: iommus: names {unknown or 'nothing'}; "
+                              f"known are {' '.join(IOMMUS)}")
+            return names
+    return [DEFAULT_IOMMU]
+
+
+def parse_scenario(path, extra_qemu=(), iommu=None):
+    iommus = scenario_iommus(path)
+    sc = Scenario(Path(path), iommu or iommus[0], iommus)
+    if sc.iommu not in IOMMUS:
+        raise Failure(f"no IOMMU named {sc.iommu}; known are {' '.join(IOMMUS)}")
     pending = []
     for n, raw in enumerate(Path(path).read_text().splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
+        where = f"{Path(path).name}:{n}"
+        m = re.match(r"\[([\w,]+)\]\s*(.*)$", line)
+        if m:
+            only = m.group(1).split(",")
+            unknown = [i for i in only if i not in IOMMUS]
+            if unknown:
+                raise Failure(f"{where}: no IOMMU named {unknown[0]}")
+            if sc.iommu not in only:
+                continue
+            line = m.group(2)
         key, _, rest = line.partition(":")
         key, rest = key.strip(), rest.strip()
-        where = f"{Path(path).name}:{n}"
+        if key == "iommus":
+            continue
         if line == "check":
             sc.steps.append(Step("check", expect=pending, line=n))
             pending = []
@@ -256,7 +310,7 @@ class Guest:
         sock = Path(self.tmp.name) / "qmp.sock"
         self.cmd = QEMU_MACHINE + [
             "-kernel", str(kernel), "-initrd", str(initrd),
-            "-append", CMDLINE + sc.cmdline,
+            "-append", sc.kernel_cmdline(),
             "-serial", "stdio", "-qmp", f"unix:{sock},server=on,wait=off",
         ] + sc.qemu_args()
         self.log = open(logfile, "w")
@@ -583,3 +637,8 @@ def run_scenario(kernel, initrd, sc, show=False):
 
 def scenarios():
     return sorted(SCENARIOS.glob("*.scn"))
+
+
+def boots(paths, iommu=None):
+    """Every boot of the scenario files: one per IOMMU each names, or on @iommu."""
+    return [(p, i) for p in paths for i in ([iommu] if iommu else scenario_iommus(p))]

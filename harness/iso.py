@@ -75,7 +75,8 @@ def checkpatch(work):
 
 def new_sources(suffix):
     return sorted({p for c in tree.read_series() for p in c.new_files
-                   if p.endswith(suffix) and "/test/" not in p})
+                   if p.endswith(suffix) and "/test/" not in p
+                   and not p.endswith("_test.c")})
 
 
 def kernel_doc(work):
@@ -106,8 +107,7 @@ def without_isolation(work):
     """Build what the series touches with CONFIG_ISOLATION unset."""
     try:
         kbuild.build_kernel(work, "no-isolation", ["boot.config", "no-isolation.config"],
-                            targets=["drivers/base/", "drivers/iommu/intel/", "drivers/pci/",
-                                     "drivers/vfio/"])
+                            targets=SERIES_DIRS)
     except Failure as e:
         return [f"build without CONFIG_ISOLATION: {e}"]
     return []
@@ -137,21 +137,22 @@ def cmd_boot(args):
     kernel = boot_kernel(work)
     initrd = initramfs(work, kernel)
     failed = 0
-    for path in args.scenario or boot.scenarios():
-        failures = boot.run_scenario(kernel, initrd, boot.parse_scenario(path), show=args.show)
+    for path, iommu in boot.boots(args.scenario or boot.scenarios(), args.iommu):
+        sc = boot.parse_scenario(path, iommu=iommu)
+        failures = boot.run_scenario(kernel, initrd, sc, show=args.show)
         for f in failures:
-            print(f"FAIL {Path(path).name}: {f}")
+            print(f"FAIL {sc.name}: {f}")
         failed += bool(failures)
     return 1 if failed else 0
 
 
 def cmd_run(args):
-    """The main job: build, boot a topology on emulated VT-d, show the groups."""
+    """The main job: build, boot a topology on an emulated IOMMU, show the groups."""
     work = tree.assemble()
     kernel = boot_kernel(work)
     initrd = initramfs(work, kernel)
-    sc = boot.parse_scenario(args.scenario or DEFAULT_SCENARIO, args.qemu)
-    print(f"\n{sc.name}: {sc.title}")
+    sc = boot.parse_scenario(args.scenario or DEFAULT_SCENARIO, args.qemu, args.iommu)
+    print(f"\n{sc.name}: {sc.title} (on {sc.iommu}-iommu)")
     failures = boot.run_scenario(kernel, initrd, sc, show=True)
     for f in failures:
         print(f"FAIL: {f}")
@@ -179,11 +180,12 @@ def cmd_test(args):
     step("build without CONFIG_ISOLATION", without_isolation(work))
 
     initrd = initramfs(work, kernel)
-    for path in boot.scenarios():
-        failures = boot.run_scenario(kernel, initrd, boot.parse_scenario(path))
+    for path, iommu in boot.boots(boot.scenarios()):
+        sc = boot.parse_scenario(path, iommu=iommu)
+        failures = boot.run_scenario(kernel, initrd, sc)
         for f in failures:
-            print(f"FAIL boot {path.stem}: {f}")
-        results.append((f"boot {path.stem}", not failures))
+            print(f"FAIL boot {sc.name}: {f}")
+        results.append((f"boot {sc.name}", not failures))
 
     passed = [n for n, ok in results if ok]
     failed = [n for n, ok in results if not ok]
@@ -202,7 +204,7 @@ def cmd_refresh(args):
 
 
 # What the series touches, built after each of its patches by export --build.
-SERIES_DIRS = ["drivers/base/", "drivers/pci/", "drivers/iommu/intel/", "drivers/vfio/"]
+SERIES_DIRS = ["drivers/base/", "drivers/pci/", "drivers/iommu/", "drivers/vfio/"]
 
 
 def build_each_patch(repo):
@@ -234,8 +236,11 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
 
+    iommu_help = ("the emulated IOMMU: " + ", ".join(boot.IOMMUS) +
+                  f" (default: {boot.DEFAULT_IOMMU}, or each the scenario names)")
     s = sub.add_parser("run", help="the main job: build the patched kernel, boot it on "
-                       "emulated VT-d and show the groups")
+                       "an emulated IOMMU (VT-d by default) and show the groups")
+    s.add_argument("--iommu", choices=list(boot.IOMMUS), help=iommu_help)
     s.add_argument("args", nargs=argparse.REMAINDER, metavar="[SCENARIO.scn] [-- QEMU ARGS]",
                    help="a scenario file (default: tests/boot/default.scn), then after -- "
                    "more QEMU arguments, e.g. -- -device pcie-root-port,id=myrp,chassis=9,"
@@ -257,6 +262,7 @@ def main():
     s.set_defaults(fn=cmd_kunit)
     s = sub.add_parser("boot", help="boot scenarios (all, or the files named)")
     s.add_argument("scenario", nargs="*")
+    s.add_argument("--iommu", choices=list(boot.IOMMUS), help=iommu_help)
     s.add_argument("--show", action="store_true", help="print the groups at every check")
     s.set_defaults(fn=cmd_boot)
     s = sub.add_parser("refresh", help="write edits made in the work tree back into "

@@ -15,7 +15,9 @@ from pathlib import Path
 from common import CACHE, JOBS, REPO, Failure, log, run
 
 CONFIGS = REPO / "harness" / "configs"
-KUNITCONFIG = "drivers/base/test"      # in the work tree: the driver core's .kunitconfig
+# In the work tree: the driver core's suites, ours among them, and the
+# IOMMU core's isolation suite.
+KUNITCONFIGS = ["drivers/base/test", "drivers/iommu/isolation.kunitconfig"]
 
 
 def ccache_env():
@@ -99,9 +101,9 @@ def kunit(tree, extra=()):
     """Run the driver core's KUnit suites, ours among them, under QEMU."""
     build = CACHE / "build" / "kunit"
     build.parent.mkdir(parents=True, exist_ok=True)   # kunit.py makes only the last part
-    cmd = ["python3", "tools/testing/kunit/kunit.py", "run", "--arch=x86_64",
-           f"--kunitconfig={KUNITCONFIG}", f"--build_dir={build}", f"--jobs={JOBS}",
-           "--timeout=300"]
+    cmd = ["python3", "tools/testing/kunit/kunit.py", "run", "--arch=x86_64"]
+    cmd += [f"--kunitconfig={k}" for k in KUNITCONFIGS]
+    cmd += [f"--build_dir={build}", f"--jobs={JOBS}", "--timeout=300"]
     cmd += [f"--kconfig_add={l}" for l in fragment_lines("kunit-debug.config")]
     if shutil.which("ccache"):
         cmd.append("--make_options=CC=ccache gcc")

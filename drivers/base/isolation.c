@@ -1,68 +1,49 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Device isolation groups
+ * Device isolation groups: the sets of devices that an IOMMU cannot isolate
+ * from each other, and the managers (VFIO) that take them whole.  What they
+ * are for, what the states mean and how providers and managers use them is
+ * in Documentation/driver-api/isolation.rst; this comment says how the code
+ * keeps them.
  *
- * An isolation group is the smallest set of devices that can be handed to
- * a userspace driver: the devices of one group may reach each other
- * (peer-to-peer DMA, a shared requester ID), devices of different groups
- * cannot, because an IOMMU stands between them.  Providers, such as an
- * IOMMU driver, allocate groups and add devices to them.  Each group shows
- * in sysfs as /sys/kernel/isolation_groups/<id>/, with a devices/ directory
- * of links to its members, and each member gets an "isolation_group" link
- * back to its group.
- *
- * A manager, such as VFIO, takes whole groups.  While it holds a group, the
- * group's devices may only bind to the manager's drivers or to compatible
- * drivers, which do no DMA of their own (device_driver.isolation_compatible);
- * any other driver is foreign.  The group is "locked" when no member is
- * bound to a foreign driver, "managed" while one still is, and "unmanaged"
- * without a manager.  The state is not stored but derived from the manager
- * and group->foreign, the number of members on foreign drivers, which moves
- * only where a binding is committed or undone (isolation_device_bind(),
- * isolation_device_unbind(), both under the device lock) and where members
- * come and go, so asking for it costs no walk over the members.
- *
- * A manager's hold on a group is counted, as the IOMMU core counts DMA
- * ownership: VFIO takes one for each device it drives, so that the group
- * stays with it until the last of them is unbound, and a claim from
- * userspace (the "manager" file) is one more.  The group is let go when
- * the last hold is dropped, or at once when the manager unregisters.
- *
- * A manager that hands a group's devices to users also records the user,
- * the group's owner (VFIO: the container or iommufd context that a device
- * is opened with): one owner at a time for the whole group, however many
- * iommu groups it spans, or two users could reach each other's devices.
+ * A group's state is derived, never stored: "unmanaged" without a manager,
+ * else "locked" while group->foreign, the number of members bound to a
+ * driver that is neither the manager's nor compatible, is zero, else
+ * "managed".  A manager holds a group while a member is bound to one of its
+ * drivers (group->bound counts them) or while it has an explicit hold
+ * (group->holds: a claim from userspace).  The first hold makes it the
+ * group's manager, the last lets the group go.  Both counts move only where
+ * a binding is committed or undone (isolation_device_bind(),
+ * isolation_device_unbind(), under the device lock), where members come and
+ * go, and where the manager or its drivers change, each time through
+ * isolation_member_set_driver(), so asking for the state costs no walk.
  *
  * Locking, from the outside in:
  *
- *   isolation_manager_lock  >  device_lock(dev)  >  group->mutex  >
- *   isolation_lock
+ *   isolation_manager_lock > device_lock(dev) > group->mutex > isolation_lock
  *
  * isolation_manager_lock serialises changes to a manager's drivers and its
- * unregistration, which recount its groups.  group->mutex protects the
- * group's members, what each is bound to and whether that is foreign, its
- * manager with the manager's holds and owner, and the foreign count.
- * dev->isolation_group only changes with the device lock and then the
- * group mutex held, so whoever holds either reads a stable value; others
- * use isolation_group_get_from_dev().
- * isolation_lock protects the registries: the providers and the groups of
- * each, the managers and the drivers and groups of each; nothing is taken
- * under it.  A group's last reference is dropped with it held
- * (kref_put_mutex()), so a registry walk never meets a dying group.
+ * unregistration, which judge the members of its groups anew.  group->mutex
+ * protects the group's members, what each is bound to, the manager, the
+ * holds, the counts and the owner.  dev->isolation_group changes only with
+ * the device lock and then the group's mutex held, so whoever holds either
+ * reads a stable value; others use isolation_group_get_from_dev().
+ * isolation_lock protects the registries: the providers and their groups,
+ * the managers and their groups and drivers; nothing is taken under it.
+ * The managers and their drivers are also read under RCU, so that matching
+ * takes no lock.  No lock of this file is held while calling into the
+ * driver core to bind or unbind: claims and releases mark the group busy
+ * instead.
  *
- * No lock of this file is held while calling into the driver core to bind
- * or unbind: claims and releases mark the group busy instead.
- *
- * Lifetime:
- *
- * group->users counts the provider's reference from isolation_group_alloc(),
- * one per member, one for the manager that holds the group, and one per
- * isolation_group_get().  The last put takes the group out of sysfs at
- * once, so that a user never sees an empty group nobody owns; the memory
- * goes with the kobject's last reference, after an RCU grace period for
- * the lockless readers of dev->isolation_group.  A device leaves its group
- * at the latest in device_del(), so a group never points to a device that
- * is gone.
+ * Lifetime: group->users counts the provider's reference from
+ * isolation_group_alloc() and one per member; a manager's hold takes none,
+ * so a group whose members and provider are gone is gone, held or not.
+ * The last put takes the group out of sysfs and out of the registries at
+ * once, under isolation_lock (kref_put_mutex()), so a registry walk never
+ * meets a dying group; the memory goes with the kobject's last reference,
+ * after an RCU grace period for the lockless readers of
+ * dev->isolation_group.  A device leaves its group at the latest in
+ * device_del().
  */
 
 #define pr_fmt(fmt) "isolation: " fmt
@@ -80,6 +61,7 @@
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/rculist.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -97,12 +79,16 @@ struct isolation_group {
 	struct mutex mutex;		/* see "Locking" above */
 	struct list_head devices;	/* of struct isolation_member */
 	struct isolation_manager *manager;
-	unsigned int holds;		/* the manager's, while it is set */
-	bool claimed;			/* one hold is isolation_group_claim()'s */
+	unsigned int holds;		/* the manager's explicit holds */
+	bool claimed;			/* one of them is a claim's */
+	unsigned int bound;		/* members on the manager's drivers */
+	unsigned int foreign;		/* members on foreign drivers */
 	const void *owner;		/* the manager's user of the devices */
 	unsigned int owner_cnt;
-	unsigned int foreign;		/* members on foreign drivers */
 	bool busy;			/* a claim or release is running */
+	/* The last refusal logged, so that a repeated one is not. */
+	const struct device *refused_dev;
+	const struct device_driver *refused_drv;
 
 	/* isolation_lock */
 	struct isolation_provider *provider;	/* NULL once unregistered */
@@ -115,6 +101,7 @@ struct isolation_member {
 	struct device *dev;
 	/* The driver the device is bound to, as the bind hooks saw it. */
 	const struct device_driver *driver;
+	bool held;			/* counted in group->bound */
 	bool foreign;			/* counted in group->foreign */
 	char *link_name;		/* the member's name in devices/ */
 	char *reason;
@@ -123,6 +110,7 @@ struct isolation_member {
 struct isolation_manager_driver {
 	struct list_head node;
 	const struct device_driver *drv;
+	struct rcu_head rcu;
 };
 
 #define ISOLATION_GROUP_LINK	"isolation_group"
@@ -148,80 +136,14 @@ static const char * const isolation_state_names[] = {
 
 #define to_isolation_group(k) container_of(k, struct isolation_group, kobj)
 
-/* --- providers ----------------------------------------------------------- */
-
-/**
- * isolation_provider_register - make a provider known to the isolation core
- * @prov: the provider, with its name set; it stays in use until
- *	  isolation_provider_unregister() returns
- *
- * Return: 0, or -EINVAL without a name.
- */
-int isolation_provider_register(struct isolation_provider *prov)
-{
-	if (!prov->name || !*prov->name)
-		return -EINVAL;
-
-	INIT_LIST_HEAD(&prov->groups);
-	mutex_lock(&isolation_lock);
-	list_add_tail(&prov->node, &isolation_providers);
-	mutex_unlock(&isolation_lock);
-	pr_info("provider %s registered\n", prov->name);
-	return 0;
-}
-EXPORT_SYMBOL_GPL(isolation_provider_register);
-
-static void isolation_group_remove_all(struct isolation_group *group);
-
-/**
- * isolation_provider_unregister - take a provider out, and its devices with it
- * @prov: a registered provider
- *
- * Every device leaves the provider's groups, whose "provider" file then
- * reads empty: nothing is isolated by a provider that is gone.  A group
- * that a manager holds stays, empty, until the manager lets it go.  The
- * provider still drops its own references to its groups.
- *
- * Context: process context, may sleep.  The provider must not add devices
- * while it unregisters.
- */
-void isolation_provider_unregister(struct isolation_provider *prov)
-{
-	struct isolation_group *group;
-
-	mutex_lock(&isolation_lock);
-	list_del(&prov->node);
-	mutex_unlock(&isolation_lock);
-
-	for (;;) {
-		mutex_lock(&isolation_lock);
-		group = list_first_entry_or_null(&prov->groups,
-						 struct isolation_group,
-						 provider_node);
-		if (group) {
-			list_del_init(&group->provider_node);
-			group->provider = NULL;
-			isolation_group_get(group);
-		}
-		mutex_unlock(&isolation_lock);
-		if (!group)
-			break;
-		isolation_group_remove_all(group);
-		isolation_group_put(group);
-	}
-	pr_info("provider %s unregistered\n", prov->name);
-}
-EXPORT_SYMBOL_GPL(isolation_provider_unregister);
-
-/* --- managers and their drivers ------------------------------------------ */
-
 /**
  * isolation_manager_owns - whether a driver is one of a manager's drivers
  * @mgr: a registered manager
  * @drv: a driver
  *
- * Context: process context, may sleep.
- * Return: true if @drv was added with isolation_manager_add_driver().
+ * Context: any; takes no lock.
+ * Return: true if @drv was added with isolation_manager_add_driver() and
+ * not removed since.
  */
 bool isolation_manager_owns(struct isolation_manager *mgr,
 			    const struct device_driver *drv)
@@ -229,17 +151,30 @@ bool isolation_manager_owns(struct isolation_manager *mgr,
 	struct isolation_manager_driver *md;
 	bool ret = false;
 
-	mutex_lock(&isolation_lock);
-	list_for_each_entry(md, &mgr->drivers, node) {
+	rcu_read_lock();
+	list_for_each_entry_rcu(md, &mgr->drivers, node) {
 		if (md->drv == drv) {
 			ret = true;
 			break;
 		}
 	}
-	mutex_unlock(&isolation_lock);
+	rcu_read_unlock();
 	return ret;
 }
 EXPORT_SYMBOL_GPL(isolation_manager_owns);
+
+/* The registered manager @drv belongs to, or NULL. */
+static struct isolation_manager *
+isolation_driver_manager(const struct device_driver *drv)
+{
+	struct isolation_manager *mgr;
+
+	list_for_each_entry_rcu(mgr, &isolation_managers, node,
+				lockdep_is_held(&isolation_lock))
+		if (isolation_manager_owns(mgr, drv))
+			return mgr;
+	return NULL;
+}
 
 /* Whether a device bound to @drv keeps a group held by @mgr from locking. */
 static bool isolation_driver_foreign(struct isolation_manager *mgr,
@@ -249,209 +184,271 @@ static bool isolation_driver_foreign(struct isolation_manager *mgr,
 	       !isolation_manager_owns(mgr, drv);
 }
 
-/**
- * isolation_manager_register - make a manager known to the isolation core
- * @mgr: the manager, with its name and ops set
- *
- * Return: 0; -EINVAL without a name or ops, -EEXIST if another manager has
- * the name.
- */
-int isolation_manager_register(struct isolation_manager *mgr)
+static enum isolation_group_state
+__isolation_group_state(struct isolation_group *group)
 {
-	struct isolation_manager *m;
-	int ret = 0;
+	lockdep_assert_held(&group->mutex);
 
-	if (!mgr->name || !*mgr->name || !mgr->ops ||
-	    strlen(mgr->name) > ISOLATION_MANAGER_NAME_MAX)
-		return -EINVAL;
-
-	INIT_LIST_HEAD(&mgr->drivers);
-	INIT_LIST_HEAD(&mgr->groups);
-	mutex_lock(&isolation_lock);
-	list_for_each_entry(m, &isolation_managers, node) {
-		if (!strcmp(m->name, mgr->name)) {
-			ret = -EEXIST;
-			goto out;
-		}
-	}
-	list_add_tail(&mgr->node, &isolation_managers);
-out:
-	mutex_unlock(&isolation_lock);
-	if (!ret)
-		pr_info("manager %s registered\n", mgr->name);
-	return ret;
+	if (!group->manager)
+		return ISOLATION_GROUP_UNMANAGED;
+	return group->foreign ? ISOLATION_GROUP_MANAGED : ISOLATION_GROUP_LOCKED;
 }
-EXPORT_SYMBOL_GPL(isolation_manager_register);
 
-static void isolation_group_let_go(struct isolation_group *group,
-				   struct isolation_manager *mgr);
-
-/**
- * isolation_manager_unregister - take a manager out, letting its groups go
- * @mgr: a registered manager
- *
- * Each group the manager holds is left unmanaged at once, whatever its
- * holds: devices stay bound to the manager's drivers until those are
- * unregistered, and host drivers may bind again.
- *
- * Context: process context, may sleep.  The manager must not set itself on
- * groups while it unregisters.
- */
-void isolation_manager_unregister(struct isolation_manager *mgr)
+static void isolation_notify(struct isolation_manager *mgr,
+			     struct isolation_group *group, struct device *dev,
+			     enum isolation_event event)
 {
-	struct isolation_manager_driver *md, *tmp;
-	struct isolation_group *group;
+	lockdep_assert_held(&group->mutex);
 
-	mutex_lock(&isolation_manager_lock);
-	mutex_lock(&isolation_lock);
-	list_del_init(&mgr->node);
-	mutex_unlock(&isolation_lock);
-
-	for (;;) {
-		mutex_lock(&isolation_lock);
-		group = list_first_entry_or_null(&mgr->groups,
-						 struct isolation_group,
-						 manager_node);
-		if (group)
-			isolation_group_get(group);
-		mutex_unlock(&isolation_lock);
-		if (!group)
-			break;
-		isolation_group_let_go(group, mgr);
-		isolation_group_put(group);
-	}
-
-	mutex_lock(&isolation_lock);
-	list_for_each_entry_safe(md, tmp, &mgr->drivers, node) {
-		list_del(&md->node);
-		kfree(md);
-	}
-	mutex_unlock(&isolation_lock);
-	mutex_unlock(&isolation_manager_lock);
-	pr_info("manager %s unregistered\n", mgr->name);
+	if (mgr && mgr->ops->notify)
+		mgr->ops->notify(mgr, group, dev, event);
 }
-EXPORT_SYMBOL_GPL(isolation_manager_unregister);
 
-static void isolation_group_recount(struct isolation_group *group);
+/* Tell userspace the group's new state.  The KUnit suite stubs it. */
+VISIBLE_IF_KUNIT void isolation_group_uevent(struct isolation_group *group,
+					     enum isolation_group_state state)
+{
+	char env[48];
+	char *envp[2] = { env, NULL };
+
+	KUNIT_STATIC_STUB_REDIRECT(isolation_group_uevent, group, state);
+
+	snprintf(env, sizeof(env), "ISOLATION_GROUP_STATE=%s",
+		 isolation_state_names[state]);
+	kobject_uevent_env(&group->kobj, KOBJ_CHANGE, envp);
+}
+EXPORT_SYMBOL_IF_KUNIT(isolation_group_uevent);
 
 /*
- * Count anew, in every group @mgr holds, the members on foreign drivers.
- * Each group moves to a list of its own once counted, so that the walk
- * needs no lock across the groups' mutexes; isolation_manager_lock keeps
- * other walks of @mgr's groups out meanwhile.
+ * Tell userspace and the manager if the state moved from @old.  @old_mgr
+ * is the manager before the change: the one to tell when it let go.
  */
-static void isolation_manager_recount(struct isolation_manager *mgr)
+static void isolation_group_changed(struct isolation_group *group,
+				    enum isolation_group_state old,
+				    struct isolation_manager *old_mgr)
 {
-	struct isolation_group *group;
-	LIST_HEAD(done);
+	enum isolation_group_state new = __isolation_group_state(group);
+	struct isolation_manager *mgr = group->manager ?: old_mgr;
 
-	lockdep_assert_held(&isolation_manager_lock);
+	if (new == old)
+		return;
 
-	for (;;) {
-		mutex_lock(&isolation_lock);
-		group = list_first_entry_or_null(&mgr->groups,
-						 struct isolation_group,
-						 manager_node);
-		if (group) {
-			list_move_tail(&group->manager_node, &done);
-			isolation_group_get(group);
-		} else {
-			list_splice(&done, &mgr->groups);
-		}
-		mutex_unlock(&isolation_lock);
-		if (!group)
-			return;
+	pr_debug("group %d: %s -> %s\n", group->id, isolation_state_names[old],
+		 isolation_state_names[new]);
+	group->refused_dev = NULL;
+	isolation_group_uevent(group, new);
 
-		mutex_lock(&group->mutex);
-		isolation_group_recount(group);
-		mutex_unlock(&group->mutex);
-		isolation_group_put(group);
-	}
+	if (new == ISOLATION_GROUP_LOCKED)
+		isolation_notify(mgr, group, NULL, ISOLATION_EVENT_LOCKED);
+	else if (old == ISOLATION_GROUP_LOCKED)
+		isolation_notify(mgr, group, NULL, ISOLATION_EVENT_UNLOCKED);
 }
 
-/**
- * isolation_manager_add_driver - let a manager's groups bind to a driver
- * @mgr: a registered manager
- * @drv: one of the manager's drivers
- *
- * Devices of the groups @mgr holds may bind to @drv.  Drivers that do no
- * DMA of their own need not be added: they set isolation_compatible.
- *
- * Context: process context, may sleep.
- * Return: 0, or -ENOMEM.
+/*
+ * Record @drv as @member's driver, and keep the group's counts: a member
+ * bound to one of the manager's drivers holds the group, one bound to a
+ * driver that is neither the manager's nor compatible is foreign.  Every
+ * change of a member's driver, of the manager or of the manager's drivers
+ * comes through here, so the counts never drift from the flags.
  */
-int isolation_manager_add_driver(struct isolation_manager *mgr,
-				 const struct device_driver *drv)
+static void isolation_member_set_driver(struct isolation_group *group,
+					struct isolation_member *member,
+					const struct device_driver *drv)
 {
-	struct isolation_manager_driver *md;
+	struct isolation_manager *mgr = group->manager;
+	bool held = mgr && drv && isolation_manager_owns(mgr, drv);
+	bool foreign = mgr && !held && isolation_driver_foreign(mgr, drv);
 
-	md = kzalloc(sizeof(*md), GFP_KERNEL);
-	if (!md)
-		return -ENOMEM;
-	md->drv = drv;
+	lockdep_assert_held(&group->mutex);
 
-	mutex_lock(&isolation_manager_lock);
-	mutex_lock(&isolation_lock);
-	list_add_tail(&md->node, &mgr->drivers);
-	mutex_unlock(&isolation_lock);
-	/* Devices already on @drv no longer count against a lock. */
-	isolation_manager_recount(mgr);
-	mutex_unlock(&isolation_manager_lock);
-	return 0;
+	if (held && !member->held)
+		group->bound++;
+	else if (!held && member->held)
+		group->bound--;
+	if (foreign && !member->foreign)
+		group->foreign++;
+	else if (!foreign && member->foreign)
+		group->foreign--;
+	member->held = held;
+	member->foreign = foreign;
+	member->driver = drv;
 }
-EXPORT_SYMBOL_GPL(isolation_manager_add_driver);
 
-/**
- * isolation_manager_remove_driver - take a driver from a manager
- * @mgr: a registered manager
- * @drv: a driver added with isolation_manager_add_driver()
- *
- * A group of @mgr with a device still bound to @drv is no longer locked.
- *
- * Context: process context, may sleep.
+/* Judge every member anew: the manager or its drivers changed. */
+static void isolation_group_recount(struct isolation_group *group)
+{
+	struct isolation_member *member;
+
+	list_for_each_entry(member, &group->devices, list)
+		isolation_member_set_driver(group, member, member->driver);
+}
+
+/* Make @mgr, which has just put @group on its list, the group's manager. */
+static void __isolation_group_take(struct isolation_group *group,
+				   struct isolation_manager *mgr)
+{
+	lockdep_assert_held(&group->mutex);
+
+	WRITE_ONCE(group->manager, mgr);
+	isolation_group_recount(group);
+	pr_debug("group %d: taken by %s\n", group->id, mgr->name);
+}
+
+/*
+ * @drv is about to be a member's driver: if the group has no manager and
+ * @drv is a manager's driver, that manager takes the group, which the
+ * binding will hold.
  */
-void isolation_manager_remove_driver(struct isolation_manager *mgr,
+static void isolation_group_take_for(struct isolation_group *group,
 				     const struct device_driver *drv)
-{
-	struct isolation_manager_driver *md, *found = NULL;
-
-	mutex_lock(&isolation_manager_lock);
-	mutex_lock(&isolation_lock);
-	list_for_each_entry(md, &mgr->drivers, node) {
-		if (md->drv == drv) {
-			list_del(&md->node);
-			found = md;
-			break;
-		}
-	}
-	mutex_unlock(&isolation_lock);
-	kfree(found);
-	if (found)
-		isolation_manager_recount(mgr);
-	mutex_unlock(&isolation_manager_lock);
-}
-EXPORT_SYMBOL_GPL(isolation_manager_remove_driver);
-
-/*
- * Find a registered manager by name and pin its module, for a write to a
- * group's "manager" file.  Undo with module_put(mgr->owner).
- */
-static struct isolation_manager *isolation_manager_find_get(const char *name)
 {
 	struct isolation_manager *mgr;
 
+	lockdep_assert_held(&group->mutex);
+
+	if (group->manager || !drv)
+		return;
 	mutex_lock(&isolation_lock);
-	list_for_each_entry(mgr, &isolation_managers, node) {
-		if (!strcmp(mgr->name, name) && try_module_get(mgr->owner))
-			goto out;
-	}
-	mgr = NULL;
-out:
+	mgr = isolation_driver_manager(drv);
+	if (mgr)
+		list_add_tail(&group->manager_node, &mgr->groups);
 	mutex_unlock(&isolation_lock);
-	return mgr;
+	if (mgr)
+		__isolation_group_take(group, mgr);
 }
 
-/* --- groups -------------------------------------------------------------- */
+/* The manager lets the group go, whatever holds it. */
+static void __isolation_group_let_go(struct isolation_group *group)
+{
+	struct isolation_manager *mgr = group->manager;
+
+	lockdep_assert_held(&group->mutex);
+
+	mutex_lock(&isolation_lock);
+	list_del_init(&group->manager_node);
+	mutex_unlock(&isolation_lock);
+	WRITE_ONCE(group->manager, NULL);
+	group->holds = 0;
+	group->claimed = false;
+	group->owner = NULL;
+	group->owner_cnt = 0;
+	isolation_group_recount(group);
+	pr_debug("group %d: let go by %s\n", group->id, mgr->name);
+}
+
+/* Let the group go if its last hold is gone. */
+static void isolation_group_let_go_unheld(struct isolation_group *group)
+{
+	lockdep_assert_held(&group->mutex);
+
+	if (group->manager && !group->holds && !group->bound)
+		__isolation_group_let_go(group);
+}
+
+static bool isolation_manager_registered(struct isolation_manager *mgr)
+{
+	struct isolation_manager *m;
+
+	lockdep_assert_held(&isolation_lock);
+
+	list_for_each_entry(m, &isolation_managers, node)
+		if (m == mgr)
+			return true;
+	return false;
+}
+
+static int __isolation_group_set_manager(struct isolation_group *group,
+					 struct isolation_manager *mgr)
+{
+	bool registered;
+
+	lockdep_assert_held(&group->mutex);
+
+	if (group->manager == mgr) {
+		group->holds++;
+		return 0;
+	}
+	if (group->manager) {
+		pr_debug("group %d: %s cannot take it: held by %s\n",
+			 group->id, mgr->name, group->manager->name);
+		return -EBUSY;
+	}
+
+	mutex_lock(&isolation_lock);
+	registered = isolation_manager_registered(mgr);
+	if (registered)
+		list_add_tail(&group->manager_node, &mgr->groups);
+	mutex_unlock(&isolation_lock);
+	if (!registered)
+		return -ENODEV;
+
+	group->holds = 1;
+	__isolation_group_take(group, mgr);
+	return 0;
+}
+
+/*
+ * Explicit holds by hand, for the KUnit suite: a claim takes its own (the
+ * only kind outside tests), and unbinds foreign drivers too.
+ */
+#if IS_ENABLED(CONFIG_KUNIT)
+/**
+ * isolation_group_set_manager - take an explicit hold on a group
+ * @group: the group; the caller holds a reference
+ * @mgr: a registered manager
+ *
+ * The first hold, of either kind, makes @mgr the group's manager: from then
+ * on the group's devices only bind to @mgr's drivers and to compatible
+ * drivers.  Devices already bound to other drivers keep them, and keep the
+ * group "managed" until they unbind.  Each hold is dropped with
+ * isolation_group_clear_manager(); the group stays with @mgr until its
+ * last hold goes, explicit or a member bound to one of @mgr's drivers.
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -EBUSY if another manager holds the group, -ENODEV if @mgr is
+ * not registered.
+ */
+int isolation_group_set_manager(struct isolation_group *group,
+				struct isolation_manager *mgr)
+{
+	enum isolation_group_state old;
+	int ret;
+
+	mutex_lock(&group->mutex);
+	old = __isolation_group_state(group);
+	ret = __isolation_group_set_manager(group, mgr);
+	isolation_group_changed(group, old, NULL);
+	mutex_unlock(&group->mutex);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(isolation_group_set_manager);
+
+/**
+ * isolation_group_clear_manager - drop an explicit hold on a group
+ * @group: the group; the caller holds a reference
+ * @mgr: the manager that took the hold; nothing happens if it has none
+ *
+ * When no hold is left, the group is unmanaged again: its devices keep
+ * their drivers, and host drivers may bind to the unbound ones.
+ *
+ * Context: process context, may sleep.
+ */
+void isolation_group_clear_manager(struct isolation_group *group,
+				   struct isolation_manager *mgr)
+{
+	enum isolation_group_state old;
+
+	mutex_lock(&group->mutex);
+	old = __isolation_group_state(group);
+	if (group->manager == mgr && group->holds) {
+		group->holds--;
+		isolation_group_let_go_unheld(group);
+	}
+	isolation_group_changed(group, old, mgr);
+	mutex_unlock(&group->mutex);
+}
+EXPORT_SYMBOL_IF_KUNIT(isolation_group_clear_manager);
+#endif /* CONFIG_KUNIT */
 
 static void isolation_group_free_rcu(struct rcu_head *rcu)
 {
@@ -466,6 +463,57 @@ static void isolation_group_kobj_release(struct kobject *kobj)
 	mutex_destroy(&group->mutex);
 	/* Lockless readers of dev->isolation_group may still look at it. */
 	call_rcu(&group->rcu, isolation_group_free_rcu);
+}
+
+/* Called by kref_put_mutex() with isolation_lock held, which it drops. */
+static void isolation_group_last_put(struct kref *kref)
+{
+	struct isolation_group *group =
+		container_of(kref, struct isolation_group, users);
+
+	if (group->provider)
+		list_del(&group->provider_node);
+	list_del_init(&group->manager_node);
+	mutex_unlock(&isolation_lock);
+
+	/* Nobody else can see the group: its last member is gone. */
+	if (group->claimed)
+		pr_info("group %d: %s's claim ends: the group's last device is gone\n",
+			group->id, group->manager->name);
+	pr_debug("group %d released\n", group->id);
+	/*
+	 * Remove the directories now rather than in the release callback,
+	 * which CONFIG_DEBUG_KOBJECT_RELEASE may delay: a group without
+	 * members and without a provider must not linger in sysfs.
+	 */
+	kobject_del(group->devices_kobj);
+	kobject_put(group->devices_kobj);
+	kobject_uevent(&group->kobj, KOBJ_REMOVE);
+	kobject_del(&group->kobj);
+	kobject_put(&group->kobj);
+}
+
+/**
+ * isolation_group_put - drop a reference on a group
+ * @group: the group, or NULL
+ *
+ * The last reference takes the group out of sysfs and frees it.
+ *
+ * Context: process context, may sleep; not with isolation_lock held.
+ */
+void isolation_group_put(struct isolation_group *group)
+{
+	if (group)
+		kref_put_mutex(&group->users, isolation_group_last_put,
+			       &isolation_lock);
+}
+EXPORT_SYMBOL_GPL(isolation_group_put);
+
+/* The caller holds a reference, or isolation_lock with the group listed. */
+static struct isolation_group *isolation_group_get(struct isolation_group *group)
+{
+	kref_get(&group->users);
+	return group;
 }
 
 static const struct kobj_type isolation_group_ktype;
@@ -531,59 +579,7 @@ struct isolation_group *isolation_group_alloc(struct isolation_provider *prov)
 	pr_debug("group %d allocated by %s\n", group->id, prov->name);
 	return group;
 }
-EXPORT_SYMBOL_GPL(isolation_group_alloc);
-
-/**
- * isolation_group_get - take a reference on a group
- * @group: the group; the caller must already hold a reference, or hold the
- *	   device lock of one of its members
- *
- * Return: @group, for the caller's convenience.
- */
-struct isolation_group *isolation_group_get(struct isolation_group *group)
-{
-	kref_get(&group->users);
-	return group;
-}
-EXPORT_SYMBOL_GPL(isolation_group_get);
-
-/* Called by kref_put_mutex() with isolation_lock held, which it drops. */
-static void isolation_group_last_put(struct kref *kref)
-{
-	struct isolation_group *group =
-		container_of(kref, struct isolation_group, users);
-
-	if (group->provider)
-		list_del(&group->provider_node);
-	mutex_unlock(&isolation_lock);
-	pr_debug("group %d released\n", group->id);
-	/*
-	 * Remove the directories now rather than in the release callback,
-	 * which CONFIG_DEBUG_KOBJECT_RELEASE may delay: a group without
-	 * members and without a provider must not linger in sysfs.
-	 */
-	kobject_del(group->devices_kobj);
-	kobject_put(group->devices_kobj);
-	kobject_uevent(&group->kobj, KOBJ_REMOVE);
-	kobject_del(&group->kobj);
-	kobject_put(&group->kobj);
-}
-
-/**
- * isolation_group_put - drop a reference on a group
- * @group: the group, or NULL
- *
- * The last reference takes the group out of sysfs and frees it.
- *
- * Context: process context, may sleep; not with isolation_lock held.
- */
-void isolation_group_put(struct isolation_group *group)
-{
-	if (group)
-		kref_put_mutex(&group->users, isolation_group_last_put,
-			       &isolation_lock);
-}
-EXPORT_SYMBOL_GPL(isolation_group_put);
+EXPORT_SYMBOL_IF_KUNIT(isolation_group_alloc);
 
 /**
  * isolation_group_id - the number that names a group in sysfs
@@ -603,7 +599,8 @@ EXPORT_SYMBOL_GPL(isolation_group_id);
  * @dev: any device
  *
  * Safe without the device lock: a group that is being freed is not
- * returned.
+ * returned.  The device may leave the group right after; the reference
+ * keeps the group, not the membership.
  *
  * Return: the group, to be put with isolation_group_put(), or NULL if the
  * device is in no group.
@@ -621,23 +618,14 @@ struct isolation_group *isolation_group_get_from_dev(struct device *dev)
 }
 EXPORT_SYMBOL_GPL(isolation_group_get_from_dev);
 
-static enum isolation_group_state
-__isolation_group_state(struct isolation_group *group)
-{
-	lockdep_assert_held(&group->mutex);
-
-	if (!group->manager)
-		return ISOLATION_GROUP_UNMANAGED;
-	return group->foreign ? ISOLATION_GROUP_MANAGED : ISOLATION_GROUP_LOCKED;
-}
-
 /**
  * isolation_group_state - whether a group is unmanaged, managed or locked
  * @group: the group; the caller holds a reference
  *
  * Return: the state at the time of the call.  Only the manager that holds
  * a group can rely on it staying locked: no foreign driver can bind until
- * the manager lets the group go.
+ * the manager lets the group go, though a provider may add a device that
+ * is bound already.
  */
 enum isolation_group_state isolation_group_state(struct isolation_group *group)
 {
@@ -649,89 +637,6 @@ enum isolation_group_state isolation_group_state(struct isolation_group *group)
 	return state;
 }
 EXPORT_SYMBOL_GPL(isolation_group_state);
-
-static void isolation_notify(struct isolation_manager *mgr,
-			     struct isolation_group *group, struct device *dev,
-			     enum isolation_event event)
-{
-	lockdep_assert_held(&group->mutex);
-
-	if (mgr && mgr->ops->notify)
-		mgr->ops->notify(mgr, group, dev, event);
-}
-
-/* Tell userspace the group's new state.  The KUnit suite stubs it. */
-VISIBLE_IF_KUNIT void isolation_group_uevent(struct isolation_group *group,
-					     enum isolation_group_state state)
-{
-	char env[48];
-	char *envp[2] = { env, NULL };
-
-	KUNIT_STATIC_STUB_REDIRECT(isolation_group_uevent, group, state);
-
-	snprintf(env, sizeof(env), "ISOLATION_GROUP_STATE=%s",
-		 isolation_state_names[state]);
-	kobject_uevent_env(&group->kobj, KOBJ_CHANGE, envp);
-}
-EXPORT_SYMBOL_IF_KUNIT(isolation_group_uevent);
-
-/*
- * Tell userspace and the manager if the state moved from @old.  @mgr is the
- * manager to tell, which is the one that just let go on a clear.
- */
-static void isolation_group_changed(struct isolation_group *group,
-				    enum isolation_group_state old,
-				    struct isolation_manager *mgr)
-{
-	enum isolation_group_state new = __isolation_group_state(group);
-
-	if (new == old)
-		return;
-
-	pr_info("group %d: %s -> %s\n", group->id, isolation_state_names[old],
-		isolation_state_names[new]);
-	isolation_group_uevent(group, new);
-
-	if (new == ISOLATION_GROUP_LOCKED)
-		isolation_notify(mgr, group, NULL, ISOLATION_GROUP_LOCKED_EVENT);
-	else if (old == ISOLATION_GROUP_LOCKED)
-		isolation_notify(mgr, group, NULL,
-				 ISOLATION_GROUP_UNLOCKED_EVENT);
-}
-
-/*
- * Record @drv as @member's driver, and keep group->foreign the number of
- * members whose flag says their driver is foreign to the group's manager.
- * Every change of a member's driver, of the manager or of the manager's
- * drivers goes through here, so the count never drifts from the flags.
- */
-static void isolation_member_set_driver(struct isolation_group *group,
-					struct isolation_member *member,
-					const struct device_driver *drv)
-{
-	bool foreign = group->manager &&
-		       isolation_driver_foreign(group->manager, drv);
-
-	lockdep_assert_held(&group->mutex);
-
-	if (foreign && !member->foreign)
-		group->foreign++;
-	else if (!foreign && member->foreign)
-		group->foreign--;
-	member->foreign = foreign;
-	member->driver = drv;
-}
-
-/* Judge every member anew: the manager or its drivers changed. */
-static void isolation_group_recount(struct isolation_group *group)
-{
-	enum isolation_group_state old = __isolation_group_state(group);
-	struct isolation_member *member;
-
-	list_for_each_entry(member, &group->devices, list)
-		isolation_member_set_driver(group, member, member->driver);
-	isolation_group_changed(group, old, group->manager);
-}
 
 static struct isolation_member *
 isolation_group_find_member(struct isolation_group *group, struct device *dev)
@@ -812,14 +717,20 @@ static bool isolation_group_has_provider(struct isolation_group *group)
  * @reason: why @dev is in this group, for the group's "reason" file, e.g.
  *	    "behind PCIe-to-PCI bridge 0000:03:00.0"; copied
  *
- * Called by the group's provider, typically when the device is added to
- * its bus.  The device takes its own reference on the group, which it drops
- * when it leaves: through isolation_group_remove_device(), or at the latest
- * when it is deleted.  If a manager holds the group, the device can only
- * bind to the manager's drivers from now on, and the manager is told.
+ * Called by the group's provider, typically as the device is added to its
+ * bus, or as its driver probes (an IOMMU that finds its devices then).  The
+ * device takes its own reference on the group, which it drops when it
+ * leaves: through isolation_group_remove_device(), or at the latest when
+ * it is deleted.
  *
- * Context: process context, may sleep.  Takes the device lock of @dev, so
- * the caller must not hold it.
+ * If a manager holds the group, the device can only bind to the manager's
+ * drivers from now on, and the manager is told.  A device that is bound
+ * already keeps its driver: one of a manager's drivers takes the group for
+ * the manager if nobody holds it, and any other driver that is foreign to
+ * the group's manager keeps the group from locking.
+ *
+ * Context: process context, may sleep.  The caller holds the device lock
+ * of @dev, so that no driver binds or unbinds meanwhile.
  * Return: 0 on success; -EBUSY if @dev is already in a group, -ENODEV if
  * it is not registered or being deleted or the group's provider is gone,
  * -ENOMEM, or an error from sysfs.  On failure nothing has changed.
@@ -827,9 +738,30 @@ static bool isolation_group_has_provider(struct isolation_group *group)
 int isolation_group_add_device(struct isolation_group *group,
 			       struct device *dev, const char *reason)
 {
+	const struct device_driver *drv;
+	struct isolation_manager *old_mgr;
 	enum isolation_group_state old;
 	struct isolation_member *member;
 	int ret;
+
+	device_lock_assert(dev);
+
+	if (dev->isolation_group) {
+		dev_err(dev, "cannot join isolation group %d: already in group %d\n",
+			group->id, dev->isolation_group->id);
+		return -EBUSY;
+	}
+	/* Checked under the device lock, so device_del() cannot run past us. */
+	if (!device_is_registered(dev) || dev->p->dead) {
+		dev_err(dev, "cannot join isolation group %d: device is not registered\n",
+			group->id);
+		return -ENODEV;
+	}
+	if (!isolation_group_has_provider(group)) {
+		dev_err(dev, "cannot join isolation group %d: its provider is gone\n",
+			group->id);
+		return -ENODEV;
+	}
 
 	member = kzalloc(sizeof(*member), GFP_KERNEL);
 	if (!member)
@@ -840,68 +772,53 @@ int isolation_group_add_device(struct isolation_group *group,
 		kfree(member);
 		return -ENOMEM;
 	}
-
-	device_lock(dev);
-	if (dev->isolation_group) {
-		ret = -EBUSY;
-		dev_err(dev, "cannot join isolation group %d: already in group %d\n",
-			group->id, dev->isolation_group->id);
-		goto out_unlock;
-	}
-	/* Checked under the device lock, so device_del() cannot run past us. */
-	if (!device_is_registered(dev) || dev->p->dead) {
-		ret = -ENODEV;
-		dev_err(dev, "cannot join isolation group %d: device is not registered\n",
-			group->id);
-		goto out_unlock;
-	}
-	if (!isolation_group_has_provider(group)) {
-		ret = -ENODEV;
-		dev_err(dev, "cannot join isolation group %d: its provider is gone\n",
-			group->id);
-		goto out_unlock;
-	}
-
 	ret = isolation_member_link(group, member);
 	if (ret) {
 		dev_err(dev, "cannot join isolation group %d: sysfs link failed: %d\n",
 			group->id, ret);
-		goto out_unlock;
+		isolation_member_free(member);
+		return ret;
 	}
+
+	/*
+	 * A driver that is still probing (an IOMMU that finds the device in
+	 * the driver's dma_configure()) is judged by isolation_device_bind()
+	 * right after, as any other.
+	 */
+	drv = device_is_bound(dev) ? dev->driver : NULL;
 
 	isolation_group_get(group);
 	mutex_lock(&group->mutex);
 	old = __isolation_group_state(group);
+	old_mgr = group->manager;
 	list_add_tail(&member->list, &group->devices);
-	isolation_member_set_driver(group, member, dev->driver);
 	WRITE_ONCE(dev->isolation_group, group);
-	isolation_notify(group->manager, group, dev, ISOLATION_DEVICE_ADDED);
-	isolation_group_changed(group, old, group->manager);
+	isolation_group_take_for(group, drv);
+	isolation_member_set_driver(group, member, drv);
+	isolation_notify(group->manager, group, dev,
+			 ISOLATION_EVENT_DEVICE_ADDED);
+	isolation_group_changed(group, old, old_mgr);
 	mutex_unlock(&group->mutex);
-	dev_info(dev, "added to isolation group %d: %s\n", group->id,
-		 member->reason);
-	device_unlock(dev);
+	dev_dbg(dev, "added to isolation group %d: %s\n", group->id,
+		member->reason);
 	return 0;
-
-out_unlock:
-	device_unlock(dev);
-	isolation_member_free(member);
-	return ret;
 }
-EXPORT_SYMBOL_GPL(isolation_group_add_device);
+EXPORT_SYMBOL_IF_KUNIT(isolation_group_add_device);
 
 /**
  * isolation_group_remove_device - take a device out of its group
  * @dev: the device; nothing happens if it is in no group
  *
- * The device keeps its driver.  It drops the reference it held on its
- * group, which frees the group if that was the last one.
+ * The device keeps its driver; if that held the group for a manager, the
+ * hold goes with it.  The device drops the reference it held on its group,
+ * which frees the group if that was the last one.
  *
  * Context: process context, may sleep.  Takes the device lock of @dev, so
  * the caller must not hold it.
  */
 void isolation_group_remove_device(struct device *dev)
 {
+	struct isolation_manager *mgr;
 	enum isolation_group_state old;
 	struct isolation_group *group;
 	struct isolation_member *member;
@@ -915,23 +832,27 @@ void isolation_group_remove_device(struct device *dev)
 
 	mutex_lock(&group->mutex);
 	old = __isolation_group_state(group);
+	mgr = group->manager;
 	member = isolation_group_find_member(group, dev);
 	isolation_member_set_driver(group, member, NULL);
 	list_del(&member->list);
 	WRITE_ONCE(dev->isolation_group, NULL);
-	isolation_notify(group->manager, group, dev, ISOLATION_DEVICE_REMOVED);
-	isolation_group_changed(group, old, group->manager);
+	if (group->refused_dev == dev)
+		group->refused_dev = NULL;
+	isolation_notify(mgr, group, dev, ISOLATION_EVENT_DEVICE_REMOVED);
+	isolation_group_let_go_unheld(group);
+	isolation_group_changed(group, old, mgr);
 	mutex_unlock(&group->mutex);
 
 	/* Under the device lock, so a new add cannot meet the old links. */
 	isolation_member_unlink(group, member);
 	device_unlock(dev);
 
-	dev_info(dev, "removed from isolation group %d\n", group->id);
+	dev_dbg(dev, "removed from isolation group %d\n", group->id);
 	isolation_member_free(member);
 	isolation_group_put(group);
 }
-EXPORT_SYMBOL_GPL(isolation_group_remove_device);
+EXPORT_SYMBOL_IF_KUNIT(isolation_group_remove_device);
 
 /* Take every device out of @group; for a provider that goes away. */
 static void isolation_group_remove_all(struct isolation_group *group)
@@ -953,173 +874,275 @@ static void isolation_group_remove_all(struct isolation_group *group)
 }
 
 /**
- * isolation_group_walk_devices - call a function for each member
- * @group: the group; the caller holds a reference
- * @data: passed to @fn
- * @fn: called for each device, with the group's mutex held: it must not
- *	take any device lock, call back into the isolation core for this
- *	group, nor bind or unbind drivers.  A non-zero return stops the walk.
+ * isolation_provider_register - make a provider known to the isolation core
+ * @prov: the provider, with its name set; it stays in use until
+ *	  isolation_provider_unregister() returns
  *
- * Return: 0, or what @fn returned to stop the walk.
+ * Return: 0, or -EINVAL without a name.
  */
-int isolation_group_walk_devices(struct isolation_group *group, void *data,
-				 int (*fn)(struct device *dev, void *data))
+int isolation_provider_register(struct isolation_provider *prov)
 {
-	struct isolation_member *member;
-	int ret = 0;
+	if (!prov->name || !*prov->name)
+		return -EINVAL;
 
-	mutex_lock(&group->mutex);
-	list_for_each_entry(member, &group->devices, list) {
-		ret = fn(member->dev, data);
-		if (ret)
-			break;
-	}
-	mutex_unlock(&group->mutex);
-	return ret;
-}
-EXPORT_SYMBOL_GPL(isolation_group_walk_devices);
-
-/* --- managers on groups -------------------------------------------------- */
-
-static int __isolation_group_set_manager(struct isolation_group *group,
-					 struct isolation_manager *mgr)
-{
-	struct isolation_member *member;
-	enum isolation_group_state old;
-	bool registered;
-
-	lockdep_assert_held(&group->mutex);
-
-	if (group->manager == mgr) {
-		group->holds++;
-		return 0;
-	}
-	if (group->manager) {
-		pr_info("group %d: %s cannot take it: held by %s\n",
-			group->id, mgr->name, group->manager->name);
-		return -EBUSY;
-	}
-
+	INIT_LIST_HEAD(&prov->groups);
 	mutex_lock(&isolation_lock);
-	registered = !list_empty(&mgr->node);
-	if (registered) {
-		list_add_tail(&group->manager_node, &mgr->groups);
-		isolation_group_get(group);
-	}
+	list_add_tail(&prov->node, &isolation_providers);
 	mutex_unlock(&isolation_lock);
-	if (!registered)
-		return -ENODEV;
-
-	old = __isolation_group_state(group);
-	WRITE_ONCE(group->manager, mgr);
-	group->holds = 1;
-	list_for_each_entry(member, &group->devices, list)
-		isolation_member_set_driver(group, member, member->driver);
-	pr_info("group %d: taken by %s\n", group->id, mgr->name);
-	isolation_group_changed(group, old, mgr);
+	pr_debug("provider %s registered\n", prov->name);
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(isolation_provider_register);
 
 /**
- * isolation_group_set_manager - take a hold on a group for a manager
- * @group: the group; the caller holds a reference
- * @mgr: a registered manager
+ * isolation_provider_unregister - take a provider out, and its devices with it
+ * @prov: a registered provider
  *
- * The first hold makes @mgr the group's manager: from then on the group's
- * devices only bind to @mgr's drivers and to compatible drivers.  Devices
- * already bound to other drivers keep them, and keep the group "managed"
- * rather than "locked" until they unbind; isolation_group_claim() unbinds
- * them.  Holds are counted, so that a manager may take one for each of its
- * users (VFIO takes one per device it drives): each is dropped with
- * isolation_group_clear_manager(), and the group stays with @mgr until the
- * last is.  The manager holds a reference on the group meanwhile.
+ * Every device leaves the provider's groups: nothing is isolated by a
+ * provider that is gone.  The groups go with their members, unless someone
+ * still holds a reference; their "provider" file then reads empty.
  *
- * Context: process context, may sleep.  May be called with the device lock
- * of a member held, e.g. from the probe of one of @mgr's drivers.
- * Return: 0; -EBUSY if another manager holds the group, -ENODEV if @mgr is
- * not registered.
+ * Context: process context, may sleep.  The provider must not add devices
+ * while it unregisters.
  */
-int isolation_group_set_manager(struct isolation_group *group,
-				struct isolation_manager *mgr)
+void isolation_provider_unregister(struct isolation_provider *prov)
 {
-	int ret;
+	struct isolation_group *group;
 
-	mutex_lock(&group->mutex);
-	ret = __isolation_group_set_manager(group, mgr);
-	mutex_unlock(&group->mutex);
+	mutex_lock(&isolation_lock);
+	list_del(&prov->node);
+	mutex_unlock(&isolation_lock);
+
+	for (;;) {
+		mutex_lock(&isolation_lock);
+		group = list_first_entry_or_null(&prov->groups,
+						 struct isolation_group,
+						 provider_node);
+		if (group) {
+			list_del_init(&group->provider_node);
+			group->provider = NULL;
+			isolation_group_get(group);
+		}
+		mutex_unlock(&isolation_lock);
+		if (!group)
+			break;
+		isolation_group_remove_all(group);
+		isolation_group_put(group);
+	}
+	pr_debug("provider %s unregistered\n", prov->name);
+}
+EXPORT_SYMBOL_IF_KUNIT(isolation_provider_unregister);
+
+/**
+ * isolation_manager_register - make a manager known to the isolation core
+ * @mgr: the manager, with its name and ops set
+ *
+ * Return: 0; -EINVAL without a name or ops or with a name longer than the
+ * "manager" file takes, -EEXIST if another manager has the name.
+ */
+int isolation_manager_register(struct isolation_manager *mgr)
+{
+	struct isolation_manager *m;
+	int ret = 0;
+
+	if (!mgr->name || !*mgr->name || !mgr->ops ||
+	    strlen(mgr->name) > ISOLATION_MANAGER_NAME_MAX)
+		return -EINVAL;
+
+	INIT_LIST_HEAD(&mgr->drivers);
+	INIT_LIST_HEAD(&mgr->groups);
+	mutex_lock(&isolation_lock);
+	list_for_each_entry(m, &isolation_managers, node) {
+		if (!strcmp(m->name, mgr->name)) {
+			ret = -EEXIST;
+			goto out;
+		}
+	}
+	list_add_tail_rcu(&mgr->node, &isolation_managers);
+out:
+	mutex_unlock(&isolation_lock);
+	if (!ret)
+		pr_debug("manager %s registered\n", mgr->name);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(isolation_group_set_manager);
+EXPORT_SYMBOL_GPL(isolation_manager_register);
 
 /*
- * The manager lets the group go, whatever its holds.  The caller drops the
- * manager's reference on the group once it has let go of the mutex.
+ * Walk the groups @mgr holds, one at a time and without isolation_lock
+ * held across @fn, which is called with the group's mutex held.  Each group
+ * moves to a list of its own once visited; isolation_manager_lock keeps
+ * other walks of @mgr's groups out meanwhile, and a group that @fn lets go
+ * leaves the lists.
  */
-static void __isolation_group_let_go(struct isolation_group *group)
+static void isolation_manager_walk(struct isolation_manager *mgr,
+				   void (*fn)(struct isolation_group *group))
 {
-	enum isolation_group_state old = __isolation_group_state(group);
-	struct isolation_manager *mgr = group->manager;
-	struct isolation_member *member;
+	struct isolation_manager *old_mgr;
+	enum isolation_group_state old;
+	struct isolation_group *group;
+	LIST_HEAD(done);
 
-	lockdep_assert_held(&group->mutex);
+	lockdep_assert_held(&isolation_manager_lock);
 
-	WRITE_ONCE(group->manager, NULL);
-	group->holds = 0;
-	group->claimed = false;
-	group->owner = NULL;
-	group->owner_cnt = 0;
-	list_for_each_entry(member, &group->devices, list)
-		isolation_member_set_driver(group, member, member->driver);
-	mutex_lock(&isolation_lock);
-	list_del_init(&group->manager_node);
-	mutex_unlock(&isolation_lock);
-	pr_info("group %d: let go by %s\n", group->id, mgr->name);
-	isolation_group_changed(group, old, mgr);
+	for (;;) {
+		mutex_lock(&isolation_lock);
+		group = list_first_entry_or_null(&mgr->groups,
+						 struct isolation_group,
+						 manager_node);
+		if (group) {
+			list_move_tail(&group->manager_node, &done);
+			isolation_group_get(group);
+		} else {
+			list_splice(&done, &mgr->groups);
+		}
+		mutex_unlock(&isolation_lock);
+		if (!group)
+			return;
+
+		mutex_lock(&group->mutex);
+		old = __isolation_group_state(group);
+		old_mgr = group->manager;
+		if (old_mgr == mgr)
+			fn(group);
+		isolation_group_changed(group, old, old_mgr);
+		mutex_unlock(&group->mutex);
+		isolation_group_put(group);
+	}
+}
+
+/* Judge the members anew, and let the group go if that left no hold. */
+static void isolation_group_rejudge(struct isolation_group *group)
+{
+	isolation_group_recount(group);
+	isolation_group_let_go_unheld(group);
 }
 
 /**
- * isolation_group_clear_manager - drop a manager's hold on a group
- * @group: the group; the caller holds a reference
- * @mgr: the manager that took the hold with isolation_group_set_manager();
- *	 nothing happens if it does not hold the group
+ * isolation_manager_unregister - take a manager out, letting its groups go
+ * @mgr: a registered manager
  *
- * When the last hold goes, the group is unmanaged again: its devices keep
- * their drivers, and host drivers may bind to the unbound ones.
- * isolation_group_release() also unbinds the manager's drivers and lets
- * host drivers probe.
+ * Each group the manager holds is left unmanaged at once, whatever its
+ * holds: devices stay bound to the manager's drivers, which are the
+ * manager's no more, and host drivers may bind again.
  *
- * Context: process context, may sleep.  May be called with the device lock
- * of a member held, e.g. from the remove of one of @mgr's drivers.
+ * Context: process context, may sleep.  The manager must not take groups
+ * or add drivers while it unregisters.
  */
-void isolation_group_clear_manager(struct isolation_group *group,
-				   struct isolation_manager *mgr)
+void isolation_manager_unregister(struct isolation_manager *mgr)
 {
-	bool last;
+	struct isolation_manager_driver *md, *tmp;
 
-	mutex_lock(&group->mutex);
-	last = group->manager == mgr && !--group->holds;
-	if (last)
-		__isolation_group_let_go(group);
-	mutex_unlock(&group->mutex);
-	/* The manager's reference; the caller still holds its own. */
-	if (last)
-		isolation_group_put(group);
+	mutex_lock(&isolation_manager_lock);
+	mutex_lock(&isolation_lock);
+	list_del_rcu(&mgr->node);
+	mutex_unlock(&isolation_lock);
+
+	isolation_manager_walk(mgr, __isolation_group_let_go);
+
+	mutex_lock(&isolation_lock);
+	list_for_each_entry_safe(md, tmp, &mgr->drivers, node) {
+		list_del_rcu(&md->node);
+		kfree_rcu(md, rcu);
+	}
+	mutex_unlock(&isolation_lock);
+	mutex_unlock(&isolation_manager_lock);
+	/* The match filter may still be looking at @mgr without a lock. */
+	synchronize_rcu();
+	pr_debug("manager %s unregistered\n", mgr->name);
 }
-EXPORT_SYMBOL_GPL(isolation_group_clear_manager);
+EXPORT_SYMBOL_GPL(isolation_manager_unregister);
 
-/* A manager that unregisters lets go at once, however many holds it has. */
-static void isolation_group_let_go(struct isolation_group *group,
-				   struct isolation_manager *mgr)
+/**
+ * isolation_manager_add_driver - let a manager's groups bind to a driver
+ * @mgr: a registered manager
+ * @drv: one of the manager's drivers, before it registers with its bus
+ *
+ * Devices of the groups @mgr holds may bind to @drv, and a device that
+ * binds to it takes the group for @mgr if no manager holds it.  Drivers
+ * that do no DMA of their own need not be added: they set
+ * isolation_compatible.
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -EBUSY if @drv is a driver of a manager already, -ENOMEM.
+ */
+int isolation_manager_add_driver(struct isolation_manager *mgr,
+				 const struct device_driver *drv)
 {
-	bool held;
+	struct isolation_manager_driver *md;
+	int ret = 0;
 
-	mutex_lock(&group->mutex);
-	held = group->manager == mgr;
-	if (held)
-		__isolation_group_let_go(group);
-	mutex_unlock(&group->mutex);
-	if (held)
-		isolation_group_put(group);
+	md = kzalloc(sizeof(*md), GFP_KERNEL);
+	if (!md)
+		return -ENOMEM;
+	md->drv = drv;
+
+	mutex_lock(&isolation_manager_lock);
+	mutex_lock(&isolation_lock);
+	if (isolation_driver_manager(drv))
+		ret = -EBUSY;
+	else
+		list_add_tail_rcu(&md->node, &mgr->drivers);
+	mutex_unlock(&isolation_lock);
+	/* Devices already on @drv hold the group instead of blocking it. */
+	if (!ret)
+		isolation_manager_walk(mgr, isolation_group_rejudge);
+	mutex_unlock(&isolation_manager_lock);
+	if (ret)
+		kfree(md);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(isolation_manager_add_driver);
+
+/**
+ * isolation_manager_remove_driver - take a driver from a manager
+ * @mgr: a registered manager
+ * @drv: a driver added with isolation_manager_add_driver()
+ *
+ * A device still bound to @drv no longer holds its group for @mgr, and
+ * keeps a group that @mgr holds otherwise from locking.
+ *
+ * Context: process context, may sleep.
+ */
+void isolation_manager_remove_driver(struct isolation_manager *mgr,
+				     const struct device_driver *drv)
+{
+	struct isolation_manager_driver *md, *found = NULL;
+
+	mutex_lock(&isolation_manager_lock);
+	mutex_lock(&isolation_lock);
+	list_for_each_entry(md, &mgr->drivers, node) {
+		if (md->drv == drv) {
+			list_del_rcu(&md->node);
+			found = md;
+			break;
+		}
+	}
+	mutex_unlock(&isolation_lock);
+	if (found) {
+		kfree_rcu(found, rcu);
+		isolation_manager_walk(mgr, isolation_group_rejudge);
+	}
+	mutex_unlock(&isolation_manager_lock);
+}
+EXPORT_SYMBOL_GPL(isolation_manager_remove_driver);
+
+/*
+ * Find a registered manager by name and pin its module, for a write to a
+ * group's "manager" file.  Undo with module_put(mgr->owner).
+ */
+static struct isolation_manager *isolation_manager_find_get(const char *name)
+{
+	struct isolation_manager *mgr;
+
+	mutex_lock(&isolation_lock);
+	list_for_each_entry(mgr, &isolation_managers, node) {
+		if (!strcmp(mgr->name, name) && try_module_get(mgr->owner))
+			goto out;
+	}
+	mgr = NULL;
+out:
+	mutex_unlock(&isolation_lock);
+	return mgr;
 }
 
 /* Log why @group is not locked for @mgr: each member that blocks. */
@@ -1153,8 +1176,7 @@ static int __isolation_group_check_locked(struct isolation_group *group,
  * For a manager's refusals: when the group is not locked under @mgr, each
  * member that keeps it from locking is logged with its driver, so that the
  * user learns what to unbind.  A group that @mgr holds stays locked until
- * a device bound to a foreign driver joins it or @mgr lets it go, so the
- * answer holds for as long as @mgr keeps the group and its drivers.
+ * a device bound to a foreign driver joins it or @mgr lets it go.
  *
  * Context: process context, may sleep.
  * Return: 0 if @mgr holds @group and it is locked; -EBUSY otherwise.
@@ -1228,13 +1250,21 @@ void isolation_group_clear_owner(struct isolation_group *group,
 }
 EXPORT_SYMBOL_GPL(isolation_group_clear_owner);
 
-/* --- driver-core hooks --------------------------------------------------- */
-
+/*
+ * Say once why @drv may not bind to @dev: a refusal that repeats the last
+ * one of the group (a user's retry, every driver of a registration walk
+ * meeting the same device) is not logged again.
+ */
 static void isolation_log_refusal(struct device *dev,
 				  const struct device_driver *drv,
 				  struct isolation_group *group,
 				  struct isolation_manager *mgr)
 {
+	if (READ_ONCE(group->refused_dev) == dev &&
+	    READ_ONCE(group->refused_drv) == drv)
+		return;
+	WRITE_ONCE(group->refused_dev, dev);
+	WRITE_ONCE(group->refused_drv, drv);
 	dev_info(dev, "not binding driver %s: isolation group %d is held by %s\n",
 		 drv->name, group->id, mgr->name);
 }
@@ -1242,8 +1272,10 @@ static void isolation_log_refusal(struct device *dev,
 /*
  * The match filter, from driver_match_device(): a device in a group that a
  * manager holds only matches the manager's drivers and compatible drivers.
- * It may run without the device lock, so it is only a filter: the binding
- * is checked again where it is committed, in isolation_device_bind().
+ * It runs without the device lock and takes none, so it is only a filter:
+ * the binding is checked again where it is committed, in
+ * isolation_device_bind().  isolation_manager_unregister() waits for RCU
+ * readers before a manager goes.
  */
 bool __isolation_driver_allowed(struct device *dev,
 				const struct device_driver *drv)
@@ -1252,37 +1284,29 @@ bool __isolation_driver_allowed(struct device *dev,
 	struct isolation_manager *mgr;
 	bool allowed;
 
-	/* Most grouped devices are in unmanaged groups: no lock for them. */
 	rcu_read_lock();
 	group = READ_ONCE(dev->isolation_group);
-	allowed = !group || !READ_ONCE(group->manager);
-	rcu_read_unlock();
-	if (allowed)
-		return true;
-
-	group = isolation_group_get_from_dev(dev);
-	if (!group)
-		return true;
-	mutex_lock(&group->mutex);
-	mgr = group->manager;
+	mgr = group ? READ_ONCE(group->manager) : NULL;
 	allowed = !mgr || !isolation_driver_foreign(mgr, drv);
 	if (!allowed)
 		isolation_log_refusal(dev, drv, group, mgr);
-	mutex_unlock(&group->mutex);
-	isolation_group_put(group);
+	rcu_read_unlock();
 	return allowed;
 }
+EXPORT_SYMBOL_IF_KUNIT(__isolation_driver_allowed);
 
 /*
  * Called from really_probe() and device_bind_driver(), with the device lock
- * held, before dev->driver is set: refuse a foreign driver, or record the
+ * held, before the driver probes: refuse a foreign driver, or record the
  * binding.  A foreign driver cannot pass between the match and this point,
- * because a manager is set under the group mutex taken here too.
+ * because a manager takes the group under the group mutex taken here too.
+ * A manager's driver takes the group for its manager if nobody holds it.
  */
 int isolation_device_bind(struct device *dev, const struct device_driver *drv)
 {
 	struct isolation_group *group = dev->isolation_group;
 	struct isolation_member *member;
+	enum isolation_group_state old;
 	int ret = 0;
 
 	if (!group)
@@ -1290,6 +1314,8 @@ int isolation_device_bind(struct device *dev, const struct device_driver *drv)
 	device_lock_assert(dev);
 
 	mutex_lock(&group->mutex);
+	old = __isolation_group_state(group);
+	isolation_group_take_for(group, drv);
 	if (group->manager && isolation_driver_foreign(group->manager, drv)) {
 		isolation_log_refusal(dev, drv, group, group->manager);
 		ret = -EBUSY;
@@ -1297,18 +1323,21 @@ int isolation_device_bind(struct device *dev, const struct device_driver *drv)
 		member = isolation_group_find_member(group, dev);
 		isolation_member_set_driver(group, member, drv);
 	}
+	isolation_group_changed(group, old, NULL);
 	mutex_unlock(&group->mutex);
 	return ret;
 }
 
 /*
  * Called from device_unbind_cleanup() with the device lock held, whenever
- * dev->driver goes back to NULL: after a failed probe or an unbind.
+ * a driver goes: after a failed probe or an unbind.  If the driver held
+ * the group and was the last hold, the manager lets the group go.
  */
 void isolation_device_unbind(struct device *dev)
 {
 	struct isolation_group *group = dev->isolation_group;
 	struct isolation_member *member;
+	struct isolation_manager *mgr;
 	enum isolation_group_state old;
 
 	if (!group)
@@ -1317,9 +1346,11 @@ void isolation_device_unbind(struct device *dev)
 
 	mutex_lock(&group->mutex);
 	old = __isolation_group_state(group);
+	mgr = group->manager;
 	member = isolation_group_find_member(group, dev);
 	isolation_member_set_driver(group, member, NULL);
-	isolation_group_changed(group, old, group->manager);
+	isolation_group_let_go_unheld(group);
+	isolation_group_changed(group, old, mgr);
 	mutex_unlock(&group->mutex);
 }
 
@@ -1336,8 +1367,6 @@ void isolation_device_del(struct device *dev)
 		isolation_group_remove_device(dev);
 }
 
-/* --- claim and release --------------------------------------------------- */
-
 /*
  * A claim or release works on a snapshot of the members, each with a
  * reference, taken while the group is marked busy: no lock is held while
@@ -1353,7 +1382,8 @@ struct isolation_snapshot {
 	} m[];
 };
 
-static struct isolation_snapshot *isolation_group_begin(struct isolation_group *group)
+static struct isolation_snapshot *
+isolation_snapshot_take(struct isolation_group *group)
 {
 	struct isolation_snapshot *snap = ERR_PTR(-EBUSY);
 	struct isolation_member *member;
@@ -1377,8 +1407,8 @@ out:
 	return snap;
 }
 
-static void isolation_group_end(struct isolation_group *group,
-				struct isolation_snapshot *snap)
+static void isolation_snapshot_drop(struct isolation_group *group,
+				    struct isolation_snapshot *snap)
 {
 	unsigned int i;
 
@@ -1394,8 +1424,8 @@ static void isolation_group_end(struct isolation_group *group,
  * Whether @dev is still a live member of @group: a member of the snapshot
  * may have been deleted, or left the group, since.  Device lock held.
  */
-static bool isolation_still_member(struct isolation_group *group,
-				   struct device *dev)
+static bool isolation_is_live_member(struct isolation_group *group,
+				     struct device *dev)
 {
 	device_lock_assert(dev);
 	return dev->isolation_group == group && !dev->p->dead;
@@ -1403,27 +1433,26 @@ static bool isolation_still_member(struct isolation_group *group,
 
 /*
  * The driver of a live member of @group, if @wanted says it is one to
- * unbind, else NULL; logged as @what.  Decided under the device lock, and
- * the caller unbinds it with device_release_driver_internal(), which does
- * nothing if the driver changed meanwhile.
+ * unbind, else NULL.  Decided under the device lock, and the caller unbinds
+ * it with device_release_driver_internal(), which does nothing if the
+ * driver changed meanwhile.
  */
 static const struct device_driver *
 isolation_driver_to_unbind(struct isolation_group *group,
 			   struct isolation_manager *mgr, struct device *dev,
 			   bool (*wanted)(struct isolation_manager *mgr,
-					  const struct device_driver *drv),
-			   const char *what)
+					  const struct device_driver *drv))
 {
 	const struct device_driver *drv;
 
 	device_lock(dev);
 	drv = dev->driver;
-	if (!isolation_still_member(group, dev) || !drv || !wanted(mgr, drv))
+	if (!isolation_is_live_member(group, dev) || !drv || !wanted(mgr, drv))
 		drv = NULL;
-	else
-		dev_info(dev, "isolation group %d: unbinding %s (%s)\n",
-			 group->id, drv->name, what);
 	device_unlock(dev);
+	if (drv)
+		dev_dbg(dev, "isolation group %d: unbinding %s\n", group->id,
+			drv->name);
 	return drv;
 }
 
@@ -1435,12 +1464,12 @@ static void isolation_release_manager_driver(struct isolation_group *group,
 	bool member;
 
 	drv = isolation_driver_to_unbind(group, mgr, dev,
-					 isolation_manager_owns, "release");
+					 isolation_manager_owns);
 	if (drv)
 		device_release_driver_internal(dev, drv, dev->parent);
 
 	device_lock(dev);
-	member = isolation_still_member(group, dev);
+	member = isolation_is_live_member(group, dev);
 	device_unlock(dev);
 	if (member && mgr->ops->release_device)
 		mgr->ops->release_device(mgr, dev);
@@ -1456,7 +1485,7 @@ static int isolation_check_unbind(struct isolation_group *group,
 
 	device_lock(dev);
 	drv = dev->driver;
-	if (isolation_still_member(group, dev) && drv &&
+	if (isolation_is_live_member(group, dev) && drv &&
 	    isolation_driver_foreign(mgr, drv) && drv->suppress_bind_attrs) {
 		dev_err(dev, "isolation group %d: cannot claim for %s: driver %s cannot be unbound\n",
 			group->id, mgr->name, drv->name);
@@ -1474,7 +1503,7 @@ static bool isolation_unbind_foreign(struct isolation_group *group,
 	const struct device_driver *drv;
 
 	drv = isolation_driver_to_unbind(group, mgr, dev,
-					 isolation_driver_foreign, mgr->name);
+					 isolation_driver_foreign);
 	if (drv)
 		device_release_driver_internal(dev, drv, dev->parent);
 	return drv;
@@ -1491,7 +1520,7 @@ static int isolation_claim_device(struct isolation_group *group,
 	if (!mgr->ops->claim_device)
 		return 0;
 	device_lock(dev);
-	wanted = isolation_still_member(group, dev) && !dev->driver;
+	wanted = isolation_is_live_member(group, dev) && !dev->driver;
 	device_unlock(dev);
 	if (!wanted)
 		return 0;
@@ -1506,21 +1535,25 @@ static int isolation_claim_device(struct isolation_group *group,
 }
 
 /*
- * Take the claim's hold on @group for @mgr: one, however many claims.
- * *@took says whether this claim took it, for its rollback to drop.
+ * Take the claim's explicit hold on @group for @mgr: one, however many
+ * claims.  Return 1 if this claim took it, for its rollback to drop.
  */
-static int isolation_group_hold_claim(struct isolation_group *group,
-				      struct isolation_manager *mgr, bool *took)
+static int isolation_group_take_claim(struct isolation_group *group,
+				      struct isolation_manager *mgr)
 {
+	enum isolation_group_state old;
 	int ret = 0;
 
-	*took = false;
 	mutex_lock(&group->mutex);
+	old = __isolation_group_state(group);
 	if (!group->claimed || group->manager != mgr) {
 		ret = __isolation_group_set_manager(group, mgr);
-		if (!ret)
-			group->claimed = *took = true;
+		if (!ret) {
+			group->claimed = true;
+			ret = 1;
+		}
 	}
+	isolation_group_changed(group, old, NULL);
 	mutex_unlock(&group->mutex);
 	return ret;
 }
@@ -1529,14 +1562,17 @@ static int isolation_group_hold_claim(struct isolation_group *group,
 static void isolation_group_drop_claim(struct isolation_group *group,
 				       struct isolation_manager *mgr)
 {
-	bool claimed;
+	enum isolation_group_state old;
 
 	mutex_lock(&group->mutex);
-	claimed = group->claimed && group->manager == mgr;
-	group->claimed &= !claimed;
+	old = __isolation_group_state(group);
+	if (group->claimed && group->manager == mgr) {
+		group->claimed = false;
+		group->holds--;
+		isolation_group_let_go_unheld(group);
+	}
+	isolation_group_changed(group, old, mgr);
 	mutex_unlock(&group->mutex);
-	if (claimed)
-		isolation_group_clear_manager(group, mgr);
 }
 
 /**
@@ -1544,9 +1580,9 @@ static void isolation_group_drop_claim(struct isolation_group *group,
  * @group: the group; the caller holds a reference
  * @mgr: a registered manager
  *
- * Takes a hold on the group for @mgr (one, however many claims), unbinds
- * every foreign driver, and asks the manager to bind each device left
- * without a driver (&isolation_manager_ops.claim_device).  Compatible
+ * Takes an explicit hold on the group for @mgr (one, however many claims),
+ * unbinds every foreign driver, and asks the manager to bind each device
+ * left without a driver (&isolation_manager_ops.claim_device).  Compatible
  * drivers stay.  On success the group is locked, and stays with @mgr until
  * isolation_group_release().
  *
@@ -1564,15 +1600,15 @@ static void isolation_group_drop_claim(struct isolation_group *group,
  * driver meanwhile; -ENODEV if @mgr is not registered; an error from the
  * manager; -ENOMEM.
  */
-int isolation_group_claim(struct isolation_group *group,
-			  struct isolation_manager *mgr)
+VISIBLE_IF_KUNIT int isolation_group_claim(struct isolation_group *group,
+					   struct isolation_manager *mgr)
 {
 	struct isolation_snapshot *snap;
 	unsigned int i;
 	bool took;
 	int ret;
 
-	snap = isolation_group_begin(group);
+	snap = isolation_snapshot_take(group);
 	if (IS_ERR(snap))
 		return PTR_ERR(snap);
 
@@ -1581,9 +1617,10 @@ int isolation_group_claim(struct isolation_group *group,
 		if (ret)
 			goto out;
 	}
-	ret = isolation_group_hold_claim(group, mgr, &took);
-	if (ret)
+	ret = isolation_group_take_claim(group, mgr);
+	if (ret < 0)
 		goto out;
+	took = ret;
 
 	for (i = 0; i < snap->n; i++)
 		snap->m[i].unbound = isolation_unbind_foreign(group, mgr,
@@ -1614,38 +1651,36 @@ rollback:
 					group->id);
 	}
 out:
-	isolation_group_end(group, snap);
+	isolation_snapshot_drop(group, snap);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(isolation_group_claim);
+EXPORT_SYMBOL_IF_KUNIT(isolation_group_claim);
 
 /**
  * isolation_group_release - give a group back to host drivers, in one step
  * @group: the group; the caller holds a reference
  * @mgr: the manager that holds it
  *
- * Unbinds the manager's drivers (compatible drivers stay), lets the
- * manager undo its per-device setup (&isolation_manager_ops.release_device)
- * and drops the hold of isolation_group_claim().  A manager that holds the
- * group for its drivers' devices, as VFIO does, drops those holds as the
- * drivers unbind; once no hold is left, the group is unmanaged and host
- * drivers probe its devices.
+ * Unbinds the manager's drivers (compatible drivers stay), each of which
+ * held the group, lets the manager undo its per-device setup
+ * (&isolation_manager_ops.release_device) and drops the hold of
+ * isolation_group_claim().  Once no hold is left, the group is unmanaged
+ * and host drivers probe its devices.
  *
  * Context: process context, may sleep.  Must not be called with any device
  * lock held.
  * Return: 0; -EINVAL if @mgr does not hold the group; -EBUSY if a claim or
- * release is running, or if @mgr still holds the group for another user
- * once its drivers are unbound (the devices then stay without a driver);
- * -ENOMEM.
+ * release is running, or if @mgr still holds the group once its drivers
+ * are unbound (the devices then stay without a driver); -ENOMEM.
  */
-int isolation_group_release(struct isolation_group *group,
-			    struct isolation_manager *mgr)
+static int isolation_group_release(struct isolation_group *group,
+				   struct isolation_manager *mgr)
 {
 	struct isolation_snapshot *snap;
 	unsigned int i, holds = 0;
 	int ret = 0;
 
-	snap = isolation_group_begin(group);
+	snap = isolation_snapshot_take(group);
 	if (IS_ERR(snap))
 		return PTR_ERR(snap);
 
@@ -1662,7 +1697,7 @@ int isolation_group_release(struct isolation_group *group,
 
 	mutex_lock(&group->mutex);
 	if (group->manager == mgr)
-		holds = group->holds;
+		holds = group->holds + group->bound;
 	mutex_unlock(&group->mutex);
 	if (holds) {
 		pr_info("group %d: still held by %s (%u holds): host drivers cannot probe\n",
@@ -1677,12 +1712,9 @@ int isolation_group_release(struct isolation_group *group,
 				group->id);
 	}
 out:
-	isolation_group_end(group, snap);
+	isolation_snapshot_drop(group, snap);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(isolation_group_release);
-
-/* --- sysfs --------------------------------------------------------------- */
 
 struct isolation_group_attribute {
 	struct attribute attr;
@@ -1828,22 +1860,6 @@ static ssize_t state_show(struct isolation_group *group, char *buf)
 			  isolation_state_names[isolation_group_state(group)]);
 }
 
-/* Whether @drv belongs to any registered manager. */
-static bool isolation_driver_managed(const struct device_driver *drv)
-{
-	struct isolation_manager_driver *md;
-	struct isolation_manager *mgr;
-	bool ret = false;
-
-	mutex_lock(&isolation_lock);
-	list_for_each_entry(mgr, &isolation_managers, node)
-		list_for_each_entry(md, &mgr->drivers, node)
-			if (md->drv == drv)
-				ret = true;
-	mutex_unlock(&isolation_lock);
-	return ret;
-}
-
 /*
  * The members that keep the group from locking: with a manager, those on
  * foreign drivers; without one, those on drivers that no manager owns and
@@ -1859,11 +1875,14 @@ static ssize_t blockers_show(struct isolation_group *group, char *buf)
 	mutex_lock(&group->mutex);
 	list_for_each_entry(member, &group->devices, list) {
 		drv = member->driver;
-		if (group->manager)
-			blocks = isolation_driver_foreign(group->manager, drv);
-		else
+		if (group->manager) {
+			blocks = member->foreign;
+		} else {
+			rcu_read_lock();
 			blocks = drv && !drv->isolation_compatible &&
-				 !isolation_driver_managed(drv);
+				 !isolation_driver_manager(drv);
+			rcu_read_unlock();
+		}
 		if (blocks)
 			len += sysfs_emit_at(buf, len, "%s %s\n",
 					     dev_name(member->dev), drv->name);

@@ -11,18 +11,26 @@
  * - The drivers built on vfio-pci-core are its drivers; they register
  *   through vfio_pci_core_register_driver(), which adds them here.
  *
- * - Each device VFIO drives holds its isolation group for VFIO from its
- *   registration to its unregistration.  From the moment the first device
- *   of a group binds to a VFIO driver, no host driver can bind to the
- *   others; when the last one unbinds, the group is let go and host drivers
- *   may probe again, unless userspace claimed the group (below), which is
- *   a hold of its own.
+ * - A device bound to one of VFIO's drivers holds its isolation group for
+ *   VFIO, which the isolation core counts where the binding is committed:
+ *   from the moment the first device of a group binds to a VFIO driver, no
+ *   host driver can bind to the others; when the last one unbinds, the
+ *   group is let go and host drivers may probe again, unless userspace
+ *   claimed the group (below), which is a hold of its own.
  *
  * - Userspace reaches a device only while its isolation group is locked,
  *   whichever the way: the group with a container or with iommufd, or the
  *   device cdev with iommufd.  VFIO_GROUP_GET_STATUS reports a group viable
  *   exactly then.  A refusal returns -EBUSY and logs each device that
- *   blocks, with its driver.
+ *   blocks, with its driver.  The group is looked up at each check, so a
+ *   device that its IOMMU placed late, or that left its group, is judged
+ *   by the group it is in now.
+ *
+ * - Where the device's IOMMU provides isolation groups, a device that is in
+ *   none, or whose iommu group is not whole in its isolation group, is
+ *   refused (iommu_isolation_check()): its placement failed, and its
+ *   isolation is unknown.  A device whose IOMMU provides none is left to
+ *   the iommu group and DMA ownership rules of the IOMMU core, as before.
  *
  * - An open device's isolation group belongs to the container or iommufd
  *   context the device was opened with, its owner: a device of the same
@@ -35,9 +43,6 @@
  *   device left without a driver, which the VFIO driver of the device's bus
  *   does (vfio_isolation_add_claim(); vfio-pci for PCI).
  *
- * A device in no isolation group (no provider covers it) is left to the
- * iommu group and DMA ownership rules of the IOMMU core, as before.
- *
  * The isolation core calls VFIO's notify callback under the group's mutex,
  * which VFIO takes last, under its own locks: the callback only logs.
  * vfio_isolation_lock protects the list of claims, and nothing is called
@@ -45,6 +50,7 @@
  */
 
 #include <linux/device.h>
+#include <linux/iommu.h>
 #include <linux/isolation.h>
 #include <linux/kmod.h>
 #include <linux/module.h>
@@ -110,11 +116,11 @@ static void vfio_isolation_notify(struct isolation_manager *mgr,
 	int id = isolation_group_id(group);
 
 	switch (event) {
-	case ISOLATION_DEVICE_ADDED:
+	case ISOLATION_EVENT_DEVICE_ADDED:
 		dev_info(dev, "vfio: joined isolation group %d, which VFIO holds\n",
 			 id);
 		break;
-	case ISOLATION_DEVICE_REMOVED:
+	case ISOLATION_EVENT_DEVICE_REMOVED:
 		dev_info(dev, "vfio: left isolation group %d\n", id);
 		break;
 	default:
@@ -206,89 +212,77 @@ void vfio_isolation_remove_claim(struct vfio_isolation_claim *claim)
 EXPORT_SYMBOL_GPL(vfio_isolation_remove_claim);
 
 /*
- * Hold the device's isolation group for VFIO, if it is in one, from now
- * until vfio_device_drop_isolation_group().  Runs from the probe of a VFIO
- * driver, under the device lock.  A driver that VFIO's manager does not
- * know would keep the group from ever locking, so it is refused and told.
+ * A device VFIO drives must be bound to one of VFIO's isolation drivers, or
+ * its binding would keep its own isolation group from locking: refuse it at
+ * registration, under the device lock, and say why.
  */
-int vfio_device_hold_isolation_group(struct vfio_device *device)
+int vfio_device_check_isolation_driver(struct vfio_device *device)
 {
 	const struct device_driver *drv = device->dev->driver;
+
+	if (!drv || !READ_ONCE(device->dev->isolation_group) ||
+	    isolation_manager_owns(&vfio_isolation_manager, drv))
+		return 0;
+	dev_err(device->dev, "vfio: %s is not one of VFIO's isolation drivers (vfio_isolation_add_driver())\n",
+		drv->name);
+	return -EINVAL;
+}
+
+/*
+ * Whether userspace may reach @device: 0 if its IOMMU provides no isolation
+ * groups, or if its isolation group is whole and locked; otherwise -EBUSY,
+ * with what blocks logged.
+ */
+int vfio_device_check_isolation(struct vfio_device *device)
+{
+	struct isolation_group *group;
+	int ret;
+
+	ret = iommu_isolation_check(device->dev);
+	if (ret)
+		return ret;
+	group = isolation_group_get_from_dev(device->dev);
+	if (!group)
+		return 0;
+	ret = isolation_group_check_locked(group, &vfio_isolation_manager);
+	isolation_group_put(group);
+	return ret;
+}
+
+/*
+ * The device is about to be opened with @owner, the container or iommufd
+ * context its DMA goes to: refused with -EBUSY, logged, if its isolation
+ * group is not locked or another owner has a device of it open.  The group
+ * is remembered, so that vfio_device_disown_isolation() at the last close
+ * gives back what was taken even if the device has left it since.
+ */
+int vfio_device_own_isolation(struct vfio_device *device, const void *owner)
+{
 	struct isolation_group *group;
 	int ret;
 
 	group = isolation_group_get_from_dev(device->dev);
 	if (!group)
 		return 0;
-	if (drv && !isolation_manager_owns(&vfio_isolation_manager, drv)) {
-		dev_err(device->dev, "vfio: %s is not one of VFIO's isolation drivers (vfio_isolation_add_driver())\n",
-			drv->name);
-		isolation_group_put(group);
-		return -EINVAL;
-	}
-	ret = isolation_group_set_manager(group, &vfio_isolation_manager);
+	ret = isolation_group_set_owner(group, &vfio_isolation_manager, owner);
 	if (ret) {
-		dev_err(device->dev, "vfio: cannot hold isolation group %d: %d\n",
-			isolation_group_id(group), ret);
 		isolation_group_put(group);
 		return ret;
 	}
-	device->isolation_group = group;
+	device->isolation_owned = group;
 	return 0;
-}
-
-void vfio_device_drop_isolation_group(struct vfio_device *device)
-{
-	struct isolation_group *group = device->isolation_group;
-
-	if (!group)
-		return;
-	device->isolation_group = NULL;
-	isolation_group_clear_manager(group, &vfio_isolation_manager);
-	isolation_group_put(group);
-}
-
-/*
- * Whether userspace may reach @device: 0 if it is in no isolation group or
- * its group is locked; otherwise -EBUSY, with each device that blocks
- * logged with its driver.
- */
-int vfio_device_check_isolation(struct vfio_device *device)
-{
-	if (!device->isolation_group)
-		return 0;
-	return isolation_group_check_locked(device->isolation_group,
-					    &vfio_isolation_manager);
-}
-
-/* The same, for a status query: nothing logged. */
-bool vfio_device_isolated(struct vfio_device *device)
-{
-	return !device->isolation_group ||
-	       isolation_group_state(device->isolation_group) ==
-	       ISOLATION_GROUP_LOCKED;
-}
-
-/*
- * The device is about to be opened with @owner, the container or iommufd
- * context its DMA goes to: refused with -EBUSY, logged, if its isolation
- * group is not locked or another owner has a device of it open.  Undone by
- * vfio_device_disown_isolation() at the last close.
- */
-int vfio_device_own_isolation(struct vfio_device *device, const void *owner)
-{
-	if (!device->isolation_group)
-		return 0;
-	return isolation_group_set_owner(device->isolation_group,
-					 &vfio_isolation_manager, owner);
 }
 
 void vfio_device_disown_isolation(struct vfio_device *device,
 				  const void *owner)
 {
-	if (device->isolation_group)
-		isolation_group_clear_owner(device->isolation_group,
-					    &vfio_isolation_manager, owner);
+	struct isolation_group *group = device->isolation_owned;
+
+	if (!group)
+		return;
+	device->isolation_owned = NULL;
+	isolation_group_clear_owner(group, &vfio_isolation_manager, owner);
+	isolation_group_put(group);
 }
 
 int __init vfio_isolation_init(void)

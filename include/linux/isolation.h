@@ -7,11 +7,12 @@
  * or share a requester ID.  Between groups an IOMMU guarantees it.  A
  * device is in at most one group.
  *
- * Providers (an IOMMU driver) build the groups.  A manager (VFIO) takes
+ * Providers (the IOMMU drivers) build the groups.  A manager (VFIO) takes
  * whole groups: while it holds one, the group's devices only bind to the
  * manager's drivers, or to drivers that do no DMA of their own; the group
- * is locked once no device is bound to any other driver.  A manager's
- * holds are counted: the group stays with it until the last is dropped.
+ * is locked once no device is bound to any other driver.  A device bound to
+ * one of the manager's drivers holds its group for the manager, and so
+ * does a claim from userspace; the group is let go when the last hold goes.
  *
  * See Documentation/driver-api/isolation.rst.
  */
@@ -55,18 +56,18 @@ enum isolation_group_state {
 
 /**
  * enum isolation_event - what a manager is told about the groups it holds
- * @ISOLATION_DEVICE_ADDED: a device joined the group; a hot-added device
- *	has no driver yet, one a provider adds late may have any
- * @ISOLATION_DEVICE_REMOVED: a device left the group
- * @ISOLATION_GROUP_LOCKED_EVENT: the group became locked
- * @ISOLATION_GROUP_UNLOCKED_EVENT: the group stopped being locked: a device
- *	is bound to a foreign driver again, or the manager let the group go
+ * @ISOLATION_EVENT_DEVICE_ADDED: a device joined the group; a hot-added
+ *	device has no driver yet, one a provider places late may have any
+ * @ISOLATION_EVENT_DEVICE_REMOVED: a device left the group
+ * @ISOLATION_EVENT_LOCKED: the group became locked
+ * @ISOLATION_EVENT_UNLOCKED: the group stopped being locked: a device is
+ *	bound to a foreign driver, or the manager let the group go
  */
 enum isolation_event {
-	ISOLATION_DEVICE_ADDED,
-	ISOLATION_DEVICE_REMOVED,
-	ISOLATION_GROUP_LOCKED_EVENT,
-	ISOLATION_GROUP_UNLOCKED_EVENT,
+	ISOLATION_EVENT_DEVICE_ADDED,
+	ISOLATION_EVENT_DEVICE_REMOVED,
+	ISOLATION_EVENT_LOCKED,
+	ISOLATION_EVENT_UNLOCKED,
 };
 
 struct isolation_manager;
@@ -119,7 +120,6 @@ int isolation_provider_register(struct isolation_provider *prov);
 void isolation_provider_unregister(struct isolation_provider *prov);
 
 struct isolation_group *isolation_group_alloc(struct isolation_provider *prov);
-struct isolation_group *isolation_group_get(struct isolation_group *group);
 void isolation_group_put(struct isolation_group *group);
 int isolation_group_id(struct isolation_group *group);
 struct isolation_group *isolation_group_get_from_dev(struct device *dev);
@@ -127,8 +127,6 @@ struct isolation_group *isolation_group_get_from_dev(struct device *dev);
 int isolation_group_add_device(struct isolation_group *group,
 			       struct device *dev, const char *reason);
 void isolation_group_remove_device(struct device *dev);
-int isolation_group_walk_devices(struct isolation_group *group, void *data,
-				 int (*fn)(struct device *dev, void *data));
 
 int isolation_manager_register(struct isolation_manager *mgr);
 void isolation_manager_unregister(struct isolation_manager *mgr);
@@ -139,10 +137,6 @@ void isolation_manager_remove_driver(struct isolation_manager *mgr,
 bool isolation_manager_owns(struct isolation_manager *mgr,
 			    const struct device_driver *drv);
 
-int isolation_group_set_manager(struct isolation_group *group,
-				struct isolation_manager *mgr);
-void isolation_group_clear_manager(struct isolation_group *group,
-				   struct isolation_manager *mgr);
 enum isolation_group_state
 isolation_group_state(struct isolation_group *group);
 int isolation_group_check_locked(struct isolation_group *group,
@@ -152,10 +146,6 @@ int isolation_group_set_owner(struct isolation_group *group,
 void isolation_group_clear_owner(struct isolation_group *group,
 				 struct isolation_manager *mgr,
 				 const void *owner);
-int isolation_group_claim(struct isolation_group *group,
-			  struct isolation_manager *mgr);
-int isolation_group_release(struct isolation_group *group,
-			    struct isolation_manager *mgr);
 
 #else /* !CONFIG_ISOLATION */
 
@@ -173,12 +163,6 @@ static inline struct isolation_group *
 isolation_group_alloc(struct isolation_provider *prov)
 {
 	return ERR_PTR(-ENODEV);
-}
-
-static inline struct isolation_group *
-isolation_group_get(struct isolation_group *group)
-{
-	return group;
 }
 
 static inline void isolation_group_put(struct isolation_group *group)
@@ -205,13 +189,6 @@ static inline int isolation_group_add_device(struct isolation_group *group,
 
 static inline void isolation_group_remove_device(struct device *dev)
 {
-}
-
-static inline int
-isolation_group_walk_devices(struct isolation_group *group, void *data,
-			     int (*fn)(struct device *dev, void *data))
-{
-	return 0;
 }
 
 static inline int isolation_manager_register(struct isolation_manager *mgr)
@@ -242,18 +219,6 @@ static inline bool isolation_manager_owns(struct isolation_manager *mgr,
 	return false;
 }
 
-static inline int isolation_group_set_manager(struct isolation_group *group,
-					      struct isolation_manager *mgr)
-{
-	return -ENODEV;
-}
-
-static inline void
-isolation_group_clear_manager(struct isolation_group *group,
-			      struct isolation_manager *mgr)
-{
-}
-
 static inline enum isolation_group_state
 isolation_group_state(struct isolation_group *group)
 {
@@ -278,18 +243,6 @@ static inline void
 isolation_group_clear_owner(struct isolation_group *group,
 			    struct isolation_manager *mgr, const void *owner)
 {
-}
-
-static inline int isolation_group_claim(struct isolation_group *group,
-					struct isolation_manager *mgr)
-{
-	return -ENODEV;
-}
-
-static inline int isolation_group_release(struct isolation_group *group,
-					  struct isolation_manager *mgr)
-{
-	return -ENODEV;
 }
 
 #endif /* CONFIG_ISOLATION */
