@@ -12,6 +12,11 @@ Scenario lines:
 
     title: <one line>
     iommus: <iommu> ...               the IOMMUs to boot it on (default: intel)
+    debug: only                       a scenario for the release check's debug
+                                      kernel only (./iso test --debug)
+    preload: <module> ... | none      what the guest loads once it is up, as a
+                                      distribution's initramfs or init would
+                                      (default: vfio-pci vfio_iommu_type1)
     qemu: <QEMU arguments>            the machine (any number of lines)
     cmdline: <kernel arguments>       added to the kernel command line
     expect iommu: <id> <id> ...       one kernel iommu group, by QEMU ids
@@ -90,6 +95,14 @@ IOMMUS = {
 }
 DEFAULT_IOMMU = "intel"
 
+# What the guest loads once it is up, after the drivers built into the
+# kernel bound at boot: VFIO is modules, as distributions build it.
+DEFAULT_PRELOAD = ["vfio-pci", "vfio_iommu_type1"]
+
+
+# What a device of a group locked for VFIO may be bound to: VFIO's drivers,
+# and the drivers that do no DMA of their own.
+LOCKED_DRIVERS = {"-", "vfio-pci", "virtio-vfio-pci", "pcieport", "shpchp", "pci-stub"}
 
 BOOT_TIMEOUT = int(os.environ.get("ISOLATION_BOOT_TIMEOUT", 180))
 STEP_TIMEOUT = 60
@@ -108,17 +121,28 @@ def _cpio_entry(name, mode, data=b"", rdev=(0, 0)):
     return out + b"\0" * (-len(out) % 4)
 
 
-def build_initramfs(out, programs=()):
-    """Write a newc cpio with busybox, our init and @programs in /bin.
+def build_initramfs(out, programs=(), modroot=None):
+    """Write a newc cpio with busybox, our init and @programs in /bin, and
+    the tree under @modroot (the kernel's modules, lib/modules/...).
 
     Written here rather than with cpio(1), so that /dev/console can be made
     without being root."""
-    entries = [_cpio_entry(d, 0o040755) for d in ("bin", "dev", "proc", "sys", "tmp")]
+    entries = [_cpio_entry(d, 0o040755) for d in ("bin", "sbin", "dev", "proc", "sys", "tmp",
+                                                   "etc", "etc/modprobe.d")]
     entries.append(_cpio_entry("dev/console", 0o020600, rdev=(5, 1)))
     entries.append(_cpio_entry("init", 0o100755, (GUEST / "init").read_bytes()))
     entries.append(_cpio_entry("bin/busybox", 0o100755, BUSYBOX.read_bytes()))
-    for p in [GUEST / "iso-report", *programs]:
+    for p in [GUEST / "iso-report", GUEST / "iso-stress", *programs]:
         entries.append(_cpio_entry("bin/" + Path(p).name, 0o100755, Path(p).read_bytes()))
+    if modroot:
+        for p in sorted(Path(modroot).rglob("*")):
+            name = str(p.relative_to(modroot))
+            if p.is_symlink():
+                continue            # build and source links into the build tree
+            if p.is_dir():
+                entries.append(_cpio_entry(name, 0o040755))
+            else:
+                entries.append(_cpio_entry(name, 0o100644, p.read_bytes()))
     entries.append(_cpio_entry("TRAILER!!!", 0))
     Path(out).write_bytes(b"".join(entries))
 
@@ -138,6 +162,8 @@ class Scenario:
     path: Path
     iommu: str = DEFAULT_IOMMU       # the IOMMU of this boot
     iommus: list = field(default_factory=lambda: [DEFAULT_IOMMU])
+    preload: list = field(default_factory=lambda: list(DEFAULT_PRELOAD))
+    debug_only: bool = False
     title: str = ""
     qemu: list = field(default_factory=list)
     cmdline: str = ""
@@ -200,6 +226,12 @@ def parse_scenario(path, extra_qemu=(), iommu=None):
         key, _, rest = line.partition(":")
         key, rest = key.strip(), rest.strip()
         if key == "iommus":
+            continue
+        if key == "preload":
+            sc.preload = [] if rest == "none" else rest.split()
+            continue
+        if key == "debug":
+            sc.debug_only = rest == "only"
             continue
         if line == "check":
             sc.steps.append(Step("check", expect=pending, line=n))
@@ -326,6 +358,10 @@ class Guest:
         self.dmesg_checked = 0   # how much of it the last check has seen
         self.wait_for("ready", BOOT_TIMEOUT, "the guest did not come up")
         self.qmp = Qmp(sock)
+        if sc.preload:
+            status, _ = self.run("modprobe -a " + " ".join(sc.preload))
+            if status:
+                raise Failure(f"modprobe -a {' '.join(sc.preload)} failed in the guest")
 
     def _pump(self):
         for raw in self.proc.stdout:
@@ -491,6 +527,16 @@ def check_report(r, expect, named):
     for d in member:
         if d.startswith("0000:") and d not in r.reasons:
             errors.append(f"{r.name(d)} has no reason in its isolation group")
+    # Never locked with a member on a foreign driver: VFIO's drivers and the
+    # compatible ones (port, hotplug, stub) are all a locked group may hold.
+    for g, devs in r.isolation.items():
+        a = r.attrs.get(g, {})
+        if a.get("state") != "locked" or a.get("manager") != "vfio":
+            continue
+        for d in devs:
+            drv = r.pci.get(d, ("", "-"))[1]
+            if drv not in LOCKED_DRIVERS:
+                errors.append(f"isolation group {g} is locked, but {r.name(d)} is on {drv}")
     # Never finer than the kernel's own groups: an iommu group is whole in
     # one isolation group, or in none.
     for g, devs in r.iommu.items():
@@ -577,8 +623,24 @@ def wait_device(guest, step, timeout=STEP_TIMEOUT):
             f"in the guest within {timeout}s"]
 
 
-def run_scenario(kernel, initrd, sc, show=False):
-    """Boot @sc and run its steps.  Return a list of failures (empty: passed)."""
+def kmemleak_check(guest):
+    """Ask kmemleak, once the objects of the last steps are old enough to be
+    reported (5 s), for what leaked.  Return failures for leaks of the
+    series (an isolation function in the backtrace), and say how many
+    others the base kernel has."""
+    _, lines = guest.run("sleep 6; echo scan > /sys/kernel/debug/kmemleak; "
+                         "sed 's/^/@@ISO kmemleak /' /sys/kernel/debug/kmemleak", timeout=120)
+    leaks = "\n".join(l[len("kmemleak "):] for l in lines if l.startswith("kmemleak "))
+    entries = [e for e in leaks.split("unreferenced object")[1:]]
+    ours = [e for e in entries if "isolation" in e]
+    log(f"kmemleak: {len(entries)} unreferenced objects, {len(ours)} from the series")
+    return [f"kmemleak: the series leaked:\n    unreferenced object"
+            + "\n    ".join(ours[0].splitlines()[:20])] if ours else []
+
+
+def run_scenario(kernel, initrd, sc, show=False, debug=False):
+    """Boot @sc and run its steps; on the debug kernel, ask kmemleak at the
+    end.  Return a list of failures (empty: passed)."""
     logdir = CACHE / "logs"
     logdir.mkdir(parents=True, exist_ok=True)
     logfile = logdir / f"{sc.name}.log"
@@ -622,6 +684,8 @@ def run_scenario(kernel, initrd, sc, show=False):
                 failures.append("the kernel log has a splat: " + splats[0])
             if failures:
                 break
+        if debug and not failures:
+            failures += kmemleak_check(guest)
     except Failure as e:
         failures.append(str(e))
     finally:
@@ -639,6 +703,12 @@ def scenarios():
     return sorted(SCENARIOS.glob("*.scn"))
 
 
-def boots(paths, iommu=None):
-    """Every boot of the scenario files: one per IOMMU each names, or on @iommu."""
-    return [(p, i) for p in paths for i in ([iommu] if iommu else scenario_iommus(p))]
+def scenario_debug_only(path):
+    return any(l.strip() == "debug: only" for l in Path(path).read_text().splitlines())
+
+
+def boots(paths, iommu=None, debug=False):
+    """Every boot of the scenario files: one per IOMMU each names, or on
+    @iommu; the debug kernel's own scenarios only if @debug."""
+    return [(p, i) for p in paths if debug or not scenario_debug_only(p)
+            for i in ([iommu] if iommu else scenario_iommus(p))]

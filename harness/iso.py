@@ -24,14 +24,20 @@ from common import CACHE, REPO, Failure, log  # noqa: E402
 DEFAULT_SCENARIO = boot.SCENARIOS / "default.scn"
 
 
-def boot_kernel(work):
-    return kbuild.build_kernel(work, "boot", ["boot.config"]) / "arch/x86/boot/bzImage"
+def boot_kernel(work, debug=False):
+    """The boot-test kernel, or the release check's debug kernel."""
+    name, fragments = ("debug", ["boot.config", "debug.config"]) if debug else \
+        ("boot", ["boot.config"])
+    build = kbuild.build_kernel(work, name, fragments, targets=("bzImage", "modules"))
+    return build / "arch/x86/boot/bzImage"
 
 
 def initramfs(work, kernel):
-    """The guest's initramfs, with the test programs built for @kernel."""
-    out = CACHE / "initramfs.cpio"
-    boot.build_initramfs(out, kbuild.guest_programs(work, kernel.parents[3]))
+    """The guest's initramfs: the test programs built for @kernel, and its modules."""
+    build = kernel.parents[3]
+    out = CACHE / ("initramfs.cpio" if build.name == "boot" else f"initramfs-{build.name}.cpio")
+    boot.build_initramfs(out, kbuild.guest_programs(work, build),
+                         kbuild.install_modules(work, build))
     return out
 
 
@@ -134,12 +140,12 @@ def cmd_kunit(args):
 
 def cmd_boot(args):
     work = tree.assemble()
-    kernel = boot_kernel(work)
+    kernel = boot_kernel(work, args.debug)
     initrd = initramfs(work, kernel)
     failed = 0
-    for path, iommu in boot.boots(args.scenario or boot.scenarios(), args.iommu):
+    for path, iommu in boot.boots(args.scenario or boot.scenarios(), args.iommu, args.debug):
         sc = boot.parse_scenario(path, iommu=iommu)
-        failures = boot.run_scenario(kernel, initrd, sc, show=args.show)
+        failures = boot.run_scenario(kernel, initrd, sc, show=args.show, debug=args.debug)
         for f in failures:
             print(f"FAIL {sc.name}: {f}")
         failed += bool(failures)
@@ -161,8 +167,39 @@ def cmd_run(args):
     return 1 if failures else 0
 
 
+def figures(boots, debug):
+    """What the robustness tests did in this run, read from their logs."""
+    def count(pattern, text):
+        return sum(int(m) for m in re.findall(pattern, text))
+
+    def logs(prefix):
+        paths = [CACHE / "logs" / f"{n}.log" for n, _ in boots if n.split("@")[0] == prefix]
+        return "".join(p.read_text(errors="replace") for p in paths if p.exists())
+    kunit_log = kbuild.KUNIT_BUILD / "test.log"
+    kunit = kunit_log.read_text(errors="replace") if kunit_log.exists() else ""
+    failures = [f for _, fs in boots for f in fs]
+    points = count(r"(\d+) allocation failure points injected", kunit)
+    rounds = count(r"stress: (\d+) rounds of 8 workers done", logs("stress"))
+    hostile = len(re.findall(r"vfio-test: write .*: E[A-Z]+\r?$", logs("hostile"), re.M))
+    splats = sum("has a splat" in f for f in failures)
+    out = [f"KUnit fault injection: {points} allocation failure points, each refused "
+           "or absorbed, nothing changed",
+           f"stress: {rounds} rounds of 8 workers, over the stress boots",
+           f"hostile writes refused: {hostile}",
+           f"boots: {len(boots)}, kernel log splats: {splats}"]
+    if debug:
+        claim = count(r"faults: (\d+) points in a claim", logs("faults"))
+        release = count(r"(\d+) in a release", logs("faults"))
+        leaks = sum("kmemleak: the series leaked" in f for f in failures)
+        out += [f"fault injection from userspace: {claim} points in a claim, "
+                f"{release} in a release",
+                f"kmemleak reports from the series: {leaks}"]
+    return out
+
+
 def cmd_test(args):
-    """Every test: static checks, KUnit under QEMU, every boot scenario."""
+    """Every test: static checks, KUnit under QEMU, every boot scenario; with
+    --debug, the scenarios on the debug kernel, with kmemleak, and its own."""
     start = time.time()
     work = tree.assemble()
     results = []          # (name, ok)
@@ -175,23 +212,26 @@ def cmd_test(args):
     step("checkpatch --strict", checkpatch(work))
     step("kernel-doc", kernel_doc(work))
     results.append(("kunit", kbuild.kunit(work)))
-    kernel = boot_kernel(work)
+    kernel = boot_kernel(work, args.debug)
     step("sparse and W=1", sparse(work, kernel.parents[3]))
     step("build without CONFIG_ISOLATION", without_isolation(work))
 
     initrd = initramfs(work, kernel)
-    for path, iommu in boot.boots(boot.scenarios()):
+    boots = []
+    for path, iommu in boot.boots(boot.scenarios(), debug=args.debug):
         sc = boot.parse_scenario(path, iommu=iommu)
-        failures = boot.run_scenario(kernel, initrd, sc)
+        failures = boot.run_scenario(kernel, initrd, sc, debug=args.debug)
         for f in failures:
             print(f"FAIL boot {sc.name}: {f}")
         results.append((f"boot {sc.name}", not failures))
+        boots.append((sc.name, failures))
 
     passed = [n for n, ok in results if ok]
     failed = [n for n, ok in results if not ok]
     print(f"\n{'=' * 60}\nTESTS ({time.time() - start:.0f}s)")
     for n, ok in results:
         print(f"  {'ok  ' if ok else 'FAIL'}  {n}")
+    print("figures:\n  " + "\n  ".join(figures(boots, args.debug)))
     print(f"test: {len(passed)} passed, {len(failed)} failed")
     return 1 if failed else 0
 
@@ -248,6 +288,9 @@ def main():
     s.set_defaults(fn=cmd_run)
 
     s = sub.add_parser("test", help="every test: checkpatch, KUnit, sparse, boot scenarios")
+    s.add_argument("--debug", action="store_true",
+                   help="the release check: the scenarios on the debug kernel (KASAN, "
+                   "kmemleak, DEBUG_OBJECTS, DEBUG_KOBJECT_RELEASE, failslab), and its own")
     s.set_defaults(fn=cmd_test)
 
     s = sub.add_parser("base", help="unpack the base tree and say where and which it is")
@@ -263,6 +306,7 @@ def main():
     s = sub.add_parser("boot", help="boot scenarios (all, or the files named)")
     s.add_argument("scenario", nargs="*")
     s.add_argument("--iommu", choices=list(boot.IOMMUS), help=iommu_help)
+    s.add_argument("--debug", action="store_true", help="on the release check's debug kernel")
     s.add_argument("--show", action="store_true", help="print the groups at every check")
     s.set_defaults(fn=cmd_boot)
     s = sub.add_parser("refresh", help="write edits made in the work tree back into "

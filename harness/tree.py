@@ -23,6 +23,9 @@ from common import CACHE, REPO, Failure, log, run
 DEB_TARBALL = Path("/usr/src/linux-source-6.12.tar.xz")
 DEB_PACKAGE = "linux-source-6.12"
 SERIES = REPO / "patches" / "series"
+# Fixes to upstream code that the test kernels carry and the series does
+# not: each says why in its header (see harness/kernel-fixes/).
+KERNEL_FIXES = REPO / "harness" / "kernel-fixes"
 MANIFEST = ".isolation-manifest"
 BASE_STAMP = ".isolation-base"
 
@@ -118,13 +121,26 @@ def work_tree():
     return CACHE / "work" / "linux"
 
 
-def _stage(changes, b, stage):
-    """Apply the series to copies of the files it touches, under @stage.
+def kernel_fixes():
+    """The test kernels' own fixes: (name, diff) each."""
+    out = []
+    for p in sorted(KERNEL_FIXES.glob("*.patch")):
+        text = p.read_text()
+        i = text.find("\ndiff --git ")
+        out.append((p.name, text[i + 1:] if i >= 0 else ""))
+    return out
 
-    Returns the set of paths the series writes, relative to the tree."""
+
+def _stage(changes, b, stage, fixes=()):
+    """Apply the series, then @fixes, to copies of the files they touch,
+    under @stage.
+
+    Returns the set of paths written, relative to the tree."""
     touched = set()
     for c in changes:
         touched.update(c.patched_files())
+    for _, diff in fixes:
+        touched.update(re.findall(r"^diff --git a/(\S+) b/", diff, re.M))
     for p in touched:
         src = b.path / p
         if src.is_file():
@@ -142,6 +158,11 @@ def _stage(changes, b, stage):
                 raise Failure(f"patch {c.patch.name} does not apply to Linux {b.version}:\n"
                               + r.stderr.strip())
         touched.update(c.new_files)
+    for name, diff in fixes:
+        r = subprocess.run(["git", "apply", "--whitespace=nowarn", "-"], cwd=stage,
+                           input=diff, capture_output=True, text=True)
+        if r.returncode:
+            raise Failure(f"harness/kernel-fixes/{name} does not apply:\n" + r.stderr.strip())
     return touched
 
 
@@ -168,7 +189,8 @@ def edited_files(work):
 
 
 def assemble():
-    """Bring the work tree to base + series, touching only what changes."""
+    """Bring the work tree to base + series (+ the test kernels' fixes),
+    touching only what changes."""
     b = base()
     changes = read_series()
     work = work_tree()
@@ -193,7 +215,7 @@ def assemble():
     old = set(_manifest(work))
     with tempfile.TemporaryDirectory(prefix="isolation-stage-") as tmp:
         stage = Path(tmp)
-        new = _stage(changes, b, stage)
+        new = _stage(changes, b, stage, kernel_fixes())
         written = 0
         for p in sorted(new):
             if not _same(stage / p, work / p):

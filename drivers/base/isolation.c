@@ -56,6 +56,8 @@
 #include <linux/idr.h>
 #include <linux/init.h>
 #include <linux/isolation.h>
+#include <linux/jump_label.h>
+#include <linux/kmod.h>
 #include <linux/kobject.h>
 #include <linux/kref.h>
 #include <linux/list.h>
@@ -86,6 +88,7 @@ struct isolation_group {
 	const void *owner;		/* the manager's user of the devices */
 	unsigned int owner_cnt;
 	bool busy;			/* a claim or release is running */
+	bool incomplete;		/* a device that belongs in it is not */
 	/* The last refusal logged, so that a repeated one is not. */
 	const struct device *refused_dev;
 	const struct device_driver *refused_drv;
@@ -127,6 +130,13 @@ static LIST_HEAD(isolation_providers);
 static LIST_HEAD(isolation_managers);
 static struct kset *isolation_groups_kset;
 static DEFINE_IDA(isolation_group_ida);
+
+/*
+ * Whether any group has a manager: until one has, driver_match_device()
+ * skips the isolation filter altogether.  Counts the groups with a manager.
+ */
+DEFINE_STATIC_KEY_FALSE(isolation_groups_held);
+EXPORT_SYMBOL_IF_KUNIT(isolation_groups_held);
 
 static const char * const isolation_state_names[] = {
 	[ISOLATION_GROUP_UNMANAGED] = "unmanaged",
@@ -191,7 +201,9 @@ __isolation_group_state(struct isolation_group *group)
 
 	if (!group->manager)
 		return ISOLATION_GROUP_UNMANAGED;
-	return group->foreign ? ISOLATION_GROUP_MANAGED : ISOLATION_GROUP_LOCKED;
+	if (group->foreign || group->incomplete)
+		return ISOLATION_GROUP_MANAGED;
+	return ISOLATION_GROUP_LOCKED;
 }
 
 static void isolation_notify(struct isolation_manager *mgr,
@@ -235,7 +247,7 @@ static void isolation_group_changed(struct isolation_group *group,
 
 	pr_debug("group %d: %s -> %s\n", group->id, isolation_state_names[old],
 		 isolation_state_names[new]);
-	group->refused_dev = NULL;
+	WRITE_ONCE(group->refused_dev, NULL);
 	isolation_group_uevent(group, new);
 
 	if (new == ISOLATION_GROUP_LOCKED)
@@ -289,6 +301,7 @@ static void __isolation_group_take(struct isolation_group *group,
 {
 	lockdep_assert_held(&group->mutex);
 
+	static_branch_inc(&isolation_groups_held);
 	WRITE_ONCE(group->manager, mgr);
 	isolation_group_recount(group);
 	pr_debug("group %d: taken by %s\n", group->id, mgr->name);
@@ -328,6 +341,7 @@ static void __isolation_group_let_go(struct isolation_group *group)
 	list_del_init(&group->manager_node);
 	mutex_unlock(&isolation_lock);
 	WRITE_ONCE(group->manager, NULL);
+	static_branch_dec(&isolation_groups_held);
 	group->holds = 0;
 	group->claimed = false;
 	group->owner = NULL;
@@ -480,6 +494,8 @@ static void isolation_group_last_put(struct kref *kref)
 	if (group->claimed)
 		pr_info("group %d: %s's claim ends: the group's last device is gone\n",
 			group->id, group->manager->name);
+	if (group->manager)
+		static_branch_dec(&isolation_groups_held);
 	pr_debug("group %d released\n", group->id);
 	/*
 	 * Remove the directories now rather than in the release callback,
@@ -638,17 +654,13 @@ enum isolation_group_state isolation_group_state(struct isolation_group *group)
 }
 EXPORT_SYMBOL_GPL(isolation_group_state);
 
+/* @dev's entry in @group, its group: no walk, so binding stays O(1). */
 static struct isolation_member *
 isolation_group_find_member(struct isolation_group *group, struct device *dev)
 {
-	struct isolation_member *member;
-
 	lockdep_assert_held(&group->mutex);
 
-	list_for_each_entry(member, &group->devices, list)
-		if (member->dev == dev)
-			return member;
-	return NULL;
+	return dev->p->isolation_member;
 }
 
 /*
@@ -792,6 +804,7 @@ int isolation_group_add_device(struct isolation_group *group,
 	old = __isolation_group_state(group);
 	old_mgr = group->manager;
 	list_add_tail(&member->list, &group->devices);
+	dev->p->isolation_member = member;
 	WRITE_ONCE(dev->isolation_group, group);
 	isolation_group_take_for(group, drv);
 	isolation_member_set_driver(group, member, drv);
@@ -836,9 +849,10 @@ void isolation_group_remove_device(struct device *dev)
 	member = isolation_group_find_member(group, dev);
 	isolation_member_set_driver(group, member, NULL);
 	list_del(&member->list);
+	dev->p->isolation_member = NULL;
 	WRITE_ONCE(dev->isolation_group, NULL);
 	if (group->refused_dev == dev)
-		group->refused_dev = NULL;
+		WRITE_ONCE(group->refused_dev, NULL);
 	isolation_notify(mgr, group, dev, ISOLATION_EVENT_DEVICE_REMOVED);
 	isolation_group_let_go_unheld(group);
 	isolation_group_changed(group, old, mgr);
@@ -853,6 +867,34 @@ void isolation_group_remove_device(struct device *dev)
 	isolation_group_put(group);
 }
 EXPORT_SYMBOL_IF_KUNIT(isolation_group_remove_device);
+
+/**
+ * isolation_group_mark_incomplete - a device that belongs in a group is not
+ * @group: the group; the caller holds a reference
+ * @dev: the device that could not join it, for the log
+ *
+ * For a provider that could not add a device to the group it belongs in
+ * (an allocation failed, or its rules tie it to two groups at once).  The
+ * device is in no group, so any driver may bind to it, and it may reach
+ * the group's devices: the group is never "locked" from now on, and a
+ * manager that asks is refused, for as long as the group lives.
+ *
+ * Context: process context, may sleep.
+ */
+void isolation_group_mark_incomplete(struct isolation_group *group,
+				     struct device *dev)
+{
+	enum isolation_group_state old;
+
+	mutex_lock(&group->mutex);
+	old = __isolation_group_state(group);
+	group->incomplete = true;
+	isolation_group_changed(group, old, NULL);
+	mutex_unlock(&group->mutex);
+	dev_err(dev, "belongs in isolation group %d but is not in it: the group can no longer be locked\n",
+		group->id);
+}
+EXPORT_SYMBOL_IF_KUNIT(isolation_group_mark_incomplete);
 
 /* Take every device out of @group; for a provider that goes away. */
 static void isolation_group_remove_all(struct isolation_group *group)
@@ -1158,6 +1200,11 @@ static int __isolation_group_check_locked(struct isolation_group *group,
 				    mgr->name);
 		return -EBUSY;
 	}
+	if (group->incomplete) {
+		pr_err_ratelimited("group %d cannot be handed out: a device that belongs in it could not join it\n",
+				   group->id);
+		return -EBUSY;
+	}
 	if (!group->foreign)
 		return 0;
 	list_for_each_entry(member, &group->devices, list)
@@ -1205,8 +1252,8 @@ EXPORT_SYMBOL_GPL(isolation_group_check_locked);
  * and each is undone with isolation_group_clear_owner().
  *
  * Context: process context, may sleep.
- * Return: 0; -EBUSY, logged, if the group is not locked under @mgr or
- * another owner has it.
+ * Return: 0; -EBUSY, logged, if the group is not locked under @mgr, another
+ * owner has it, or a claim or release of it is running.
  */
 int isolation_group_set_owner(struct isolation_group *group,
 			      struct isolation_manager *mgr, const void *owner)
@@ -1218,6 +1265,12 @@ int isolation_group_set_owner(struct isolation_group *group,
 	if (!ret && group->owner_cnt && group->owner != owner) {
 		pr_info_ratelimited("group %d is in use by another user of %s\n",
 				    group->id, mgr->name);
+		ret = -EBUSY;
+	}
+	/* A release must not meet a user it did not see. */
+	if (!ret && group->busy) {
+		pr_info_ratelimited("group %d is being claimed or released\n",
+				    group->id);
 		ret = -EBUSY;
 	}
 	if (!ret) {
@@ -1252,8 +1305,9 @@ EXPORT_SYMBOL_GPL(isolation_group_clear_owner);
 
 /*
  * Say once why @drv may not bind to @dev: a refusal that repeats the last
- * one of the group (a user's retry, every driver of a registration walk
- * meeting the same device) is not logged again.
+ * one of the group (a user's retry, the next match of the same pair) is not
+ * logged again, and the rest are rate limited, so that a driver's
+ * registration, which meets every device, cannot flood the log.
  */
 static void isolation_log_refusal(struct device *dev,
 				  const struct device_driver *drv,
@@ -1265,8 +1319,8 @@ static void isolation_log_refusal(struct device *dev,
 		return;
 	WRITE_ONCE(group->refused_dev, dev);
 	WRITE_ONCE(group->refused_drv, drv);
-	dev_info(dev, "not binding driver %s: isolation group %d is held by %s\n",
-		 drv->name, group->id, mgr->name);
+	dev_info_ratelimited(dev, "not binding driver %s: isolation group %d is held by %s\n",
+			     drv->name, group->id, mgr->name);
 }
 
 /*
@@ -1296,8 +1350,10 @@ bool __isolation_driver_allowed(struct device *dev,
 EXPORT_SYMBOL_IF_KUNIT(__isolation_driver_allowed);
 
 /*
- * Called from really_probe() and device_bind_driver(), with the device lock
- * held, before the driver probes: refuse a foreign driver, or record the
+ * Called with the device lock held from really_probe(), before the driver
+ * probes (twice: before and after the bus's dma_configure(), which may put
+ * the device into a group), and from device_bind_driver(), whose callers
+ * may have run the driver already: refuse a foreign driver, or record the
  * binding.  A foreign driver cannot pass between the match and this point,
  * because a manager takes the group under the group mutex taken here too.
  * A manager's driver takes the group for its manager if nobody holds it.
@@ -1355,16 +1411,45 @@ void isolation_device_unbind(struct device *dev)
 }
 
 /*
+ * Called from driver_bound() with the device lock held, once a binding is
+ * committed.  A device that a provider placed during its driver's own
+ * probe, after isolation_device_bind() had run (a driver that makes its
+ * IOMMU find the device), was added with no driver recorded: record it
+ * now.  Nothing is refused here, it is too late for that; the driver
+ * counts as any other, foreign or the manager's.
+ */
+void isolation_device_bound(struct device *dev)
+{
+	struct isolation_group *group = dev->isolation_group;
+	struct isolation_member *member;
+	enum isolation_group_state old;
+
+	if (!group)
+		return;
+	device_lock_assert(dev);
+
+	mutex_lock(&group->mutex);
+	member = isolation_group_find_member(group, dev);
+	if (member->driver != dev->driver) {
+		old = __isolation_group_state(group);
+		isolation_group_take_for(group, dev->driver);
+		isolation_member_set_driver(group, member, dev->driver);
+		isolation_group_changed(group, old, NULL);
+	}
+	mutex_unlock(&group->mutex);
+}
+
+/*
  * Called by device_del() after the device's driver is gone and the bus has
- * been told, so that a provider that removes devices from its own bus
- * notifier has already done so.  kill_device() ran under the device lock
- * before this, so an add that could still set the pointer has finished and
- * an unlocked test is enough to spare ungrouped devices the lock.
+ * been told, before its sysfs directory goes.  kill_device() ran under the
+ * device lock before this, so no add can follow.  The test is made under
+ * the device lock, not before it: a provider may be taking the device out
+ * from a work item right now, its pointer already cleared but its links
+ * not yet, and the directory must outlive them.
  */
 void isolation_device_del(struct device *dev)
 {
-	if (dev->isolation_group)
-		isolation_group_remove_device(dev);
+	isolation_group_remove_device(dev);
 }
 
 /*
@@ -1669,9 +1754,11 @@ EXPORT_SYMBOL_IF_KUNIT(isolation_group_claim);
  *
  * Context: process context, may sleep.  Must not be called with any device
  * lock held.
- * Return: 0; -EINVAL if @mgr does not hold the group; -EBUSY if a claim or
- * release is running, or if @mgr still holds the group once its drivers
- * are unbound (the devices then stay without a driver); -ENOMEM.
+ * Return: 0; -EINVAL if @mgr does not hold the group; -EBUSY, changing
+ * nothing, if a claim or release is running or a user of @mgr has the
+ * group's devices (isolation_group_set_owner()), or, once its drivers are
+ * unbound, if @mgr still holds the group (the devices then stay without a
+ * driver); -ENOMEM.
  */
 static int isolation_group_release(struct isolation_group *group,
 				   struct isolation_manager *mgr)
@@ -1685,8 +1772,17 @@ static int isolation_group_release(struct isolation_group *group,
 		return PTR_ERR(snap);
 
 	mutex_lock(&group->mutex);
-	if (group->manager != mgr)
+	if (group->manager != mgr) {
 		ret = -EINVAL;
+	} else if (group->owner_cnt) {
+		/*
+		 * Unbinding the manager's drivers would wait for the user to
+		 * let go of the devices, with the group busy meanwhile.
+		 */
+		pr_info("group %d: not released: a user of %s has its devices\n",
+			group->id, mgr->name);
+		ret = -EBUSY;
+	}
 	mutex_unlock(&group->mutex);
 	if (ret)
 		goto out;
@@ -1804,6 +1900,9 @@ static int isolation_group_write_manager(struct isolation_group *group,
 		ret = isolation_group_release(group, mgr);
 	} else {
 		mgr = isolation_manager_find_get(name);
+		/* A manager in a module says MODULE_ALIAS("isolation-manager-<name>"). */
+		if (!mgr && !request_module("isolation-manager-%s", name))
+			mgr = isolation_manager_find_get(name);
 		if (!mgr) {
 			pr_info("group %d: no manager named %s\n", group->id,
 				name);
@@ -1818,25 +1917,43 @@ static int isolation_group_write_manager(struct isolation_group *group,
 	return ret;
 }
 
+/*
+ * A manager's name as written to the "manager" file, into @name: ASCII
+ * letters, digits, "-" and "_", at most ISOLATION_MANAGER_NAME_MAX of them
+ * (the kernel's isalnum() takes Latin-1 letters too), and one
+ * newline at most, at the end.  Empty means release.  Anything else, a NUL
+ * byte anywhere among them, is garbage: -EINVAL, and nothing is done.
+ */
+static int isolation_parse_manager_name(const char *buf, size_t count,
+					char *name)
+{
+	size_t i, len = count;
+
+	if (len && buf[len - 1] == '\n')
+		len--;
+	if (len > ISOLATION_MANAGER_NAME_MAX)
+		return -EINVAL;
+	for (i = 0; i < len; i++)
+		if (!isascii(buf[i]) ||
+		    (!isalnum(buf[i]) && buf[i] != '-' && buf[i] != '_'))
+			return -EINVAL;
+	memcpy(name, buf, len);
+	name[len] = '\0';
+	return 0;
+}
+
 static ssize_t manager_store(struct isolation_group *group, const char *buf,
 			     size_t count)
 {
-	char name[ISOLATION_MANAGER_NAME_MAX + 2];
+	char name[ISOLATION_MANAGER_NAME_MAX + 1];
 	struct kernfs_node *kn;
-	const char *p;
 	int ret;
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	if (count > ISOLATION_MANAGER_NAME_MAX + 1)
-		return -EINVAL;
-	memcpy(name, buf, count);
-	name[count] = '\0';
-	if (count && name[count - 1] == '\n')
-		name[count - 1] = '\0';
-	for (p = name; *p; p++)
-		if (!isalnum(*p) && *p != '-' && *p != '_')
-			return -EINVAL;
+	ret = isolation_parse_manager_name(buf, count, name);
+	if (ret)
+		return ret;
 
 	/* The group may lose its last other user while we work. */
 	if (!kref_get_unless_zero(&group->users))

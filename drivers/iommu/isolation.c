@@ -30,25 +30,30 @@
  *   every PCI device, so that grouping N devices stays linear; hence this
  *   copy rather than a call to pci_device_group().
  *
- * - A rule ties a device to another device, usually a bridge or port
- *   upstream of it.  If that device is in no isolation group yet (virtio-
- *   iommu meets devices in the order their drivers probe, not parents
- *   first), the device joins a group already below it, so that two devices
- *   tied to the same bridge never end up apart.
+ * - A rule ties a device to a bridge, port or function, usually upstream of
+ *   it.  Devices are met in any order (virtio-iommu meets them as their
+ *   drivers probe, not parents first), so a device tied to a bridge that is
+ *   in no group yet joins a group already below that bridge, and a bridge
+ *   that ties the devices below it joins theirs.
  *
- * A device whose rules point to two different groups is left out of every
- * group and logged, as is one whose placement fails.  Either way
- * iommu_isolation_check() refuses to hand its iommu group to userspace:
- * an isolation group must never be finer than the hardware isolates.
+ * A device whose rules point to two different groups, or whose placement
+ * fails, is left out of every group and logged, and the groups it belongs
+ * in can no longer be locked (isolation_group_mark_incomplete()).
+ * iommu_isolation_check() refuses to hand out a device that should be in a
+ * group and is not, or whose iommu group is not whole in its isolation
+ * group: an isolation group must never be finer than the hardware isolates.
  *
  * Each member records the rule that placed it and its IOMMU unit (the name
  * of its iommu_device in /sys/class/iommu), e.g. "behind PCIe-to-PCI
  * bridge 0000:02:00.0 (dmar0)".
  *
- * iommu_isolation_lock serialises placements, so that devices tied to each
- * other find each other's groups, and the list of providers.  It nests in
- * the device lock of the device being placed and outside the locks of the
- * isolation core and of iommu groups.
+ * Locking: a device is placed with its device lock held, so that no driver
+ * binds meanwhile.  iommu_isolation_lock serialises placements, so that
+ * devices tied to each other find each other's groups, and protects the
+ * providers; it nests inside the device lock and outside the locks of the
+ * isolation core and of iommu groups.  A caller that may hold other device
+ * locks (an IOMMU registering from a driver's probe) only tries the device
+ * lock, and defers the placement to a work item if it cannot have it.
  */
 
 #define pr_fmt(fmt) "iommu: isolation: " fmt
@@ -60,6 +65,7 @@
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "iommu-priv.h"
 
@@ -67,14 +73,16 @@
 #define MF_REASON		"function of multifunction device %s without ACS"
 #define SWITCH_REASON		"below switch %s, a downstream port of which has no ACS"
 
-struct iommu_isolation {
-	struct list_head node;
-	struct isolation_provider *prov;
-	const struct iommu_ops *ops;
-};
-
 static DEFINE_MUTEX(iommu_isolation_lock);
-static LIST_HEAD(iommu_isolation_providers);
+static LIST_HEAD(iommu_isolation_providers);	/* of struct iommu_isolation */
+static LIST_HEAD(iommu_isolation_deferred);	/* of struct iommu_isolation_deferral */
+
+/* A placement or a removal that waits for the device lock. */
+struct iommu_isolation_deferral {
+	struct list_head node;
+	struct device *dev;		/* with a reference */
+	bool remove;
+};
 
 /* Where a device goes, and why. */
 struct iommu_isolation_place {
@@ -82,95 +90,20 @@ struct iommu_isolation_place {
 	char reason[ISOLATION_REASON_LEN];
 };
 
-/**
- * iommu_isolation_register - provide isolation groups for an IOMMU driver
- * @prov: the provider, with its name set, e.g. "amd-iommu"
- * @ops: the driver's iommu_ops; the devices the IOMMU core probes with
- *	 them go into @prov's groups
- *
- * Call it before the driver registers its first iommu_device, so that no
- * device is probed before its group can be made.
- *
- * Context: process context, may sleep.
- * Return: 0, -EBUSY if @ops has a provider already, -ENOMEM, or an error
- * from isolation_provider_register().
- */
-int iommu_isolation_register(struct isolation_provider *prov,
-			     const struct iommu_ops *ops)
-{
-	struct iommu_isolation *ii, *tmp;
-	int ret;
-
-	ii = kzalloc(sizeof(*ii), GFP_KERNEL);
-	if (!ii)
-		return -ENOMEM;
-	ii->prov = prov;
-	ii->ops = ops;
-
-	mutex_lock(&iommu_isolation_lock);
-	list_for_each_entry(tmp, &iommu_isolation_providers, node) {
-		if (tmp->ops == ops) {
-			ret = -EBUSY;
-			goto err;
-		}
-	}
-	ret = isolation_provider_register(prov);
-	if (ret)
-		goto err;
-	list_add_tail(&ii->node, &iommu_isolation_providers);
-	mutex_unlock(&iommu_isolation_lock);
-	return 0;
-
-err:
-	mutex_unlock(&iommu_isolation_lock);
-	kfree(ii);
-	return ret;
-}
-EXPORT_SYMBOL_GPL(iommu_isolation_register);
-
-/**
- * iommu_isolation_unregister - undo iommu_isolation_register()
- * @prov: the provider
- *
- * Every device leaves @prov's groups.  Call it once the driver's
- * iommu_devices are unregistered.
- *
- * Context: process context, may sleep.
- */
-void iommu_isolation_unregister(struct isolation_provider *prov)
-{
-	struct iommu_isolation *ii, *found = NULL;
-
-	mutex_lock(&iommu_isolation_lock);
-	list_for_each_entry(ii, &iommu_isolation_providers, node) {
-		if (ii->prov == prov) {
-			list_del(&ii->node);
-			found = ii;
-			break;
-		}
-	}
-	mutex_unlock(&iommu_isolation_lock);
-	if (!found)
-		return;
-	isolation_provider_unregister(prov);
-	kfree(found);
-}
-EXPORT_SYMBOL_GPL(iommu_isolation_unregister);
-
 /* The provider for @dev's IOMMU, or NULL. */
 static struct isolation_provider *iommu_isolation_provider(struct device *dev)
 {
 	const struct iommu_ops *ops;
-	struct iommu_isolation *ii;
+	struct iommu_isolation *iso;
 
 	lockdep_assert_held(&iommu_isolation_lock);
 
 	if (!dev->iommu || !dev->iommu->iommu_dev)
 		return NULL;
 	ops = dev_iommu_ops(dev);
-	list_for_each_entry(ii, &iommu_isolation_providers, node)
-		if (ii->ops == ops)
-			return ii->prov;
+	list_for_each_entry(iso, &iommu_isolation_providers, node)
+		if (iso->ops == ops)
+			return &iso->provider;
 	return NULL;
 }
 
@@ -182,14 +115,16 @@ static const char *iommu_isolation_unit(struct device *dev)
 	return iommu && iommu->dev ? dev_name(iommu->dev) : NULL;
 }
 
+/*
+ * A walk's callback: stop at the first device in an isolation group, and
+ * keep a reference on that group, before the device can go.
+ */
 static int iommu_isolation_find_grouped(struct device *dev, void *data)
 {
-	struct device **found = data;
+	struct isolation_group **group = data;
 
-	if (!READ_ONCE(dev->isolation_group))
-		return 0;
-	*found = dev;
-	return 1;
+	*group = isolation_group_get_from_dev(dev);
+	return !!*group;
 }
 
 #ifdef CONFIG_PCI
@@ -198,27 +133,31 @@ static int iommu_isolation_find_grouped_pci(struct pci_dev *pdev, void *data)
 	return iommu_isolation_find_grouped(&pdev->dev, data);
 }
 
+/* A group of a device below @bridge, with a reference, or NULL. */
+static struct isolation_group *iommu_isolation_group_below(struct pci_dev *bridge)
+{
+	struct isolation_group *group = NULL;
+
+	if (bridge->subordinate)
+		pci_walk_bus(bridge->subordinate,
+			     iommu_isolation_find_grouped_pci, &group);
+	return group;
+}
+
 /*
- * Take into @place the group of @owner, a device that @pdev's rules tie it
- * to, or else the group of a device below @owner, which the same rule ties
- * to @owner.  Return 1 if there was one, 0 if not.
+ * @pdev's rules tie it to @owner, a bridge, port or function: take
+ * @owner's group into @place, or else the group of a device below @owner,
+ * which the same rule ties to @owner.  The reason names the rule either
+ * way, also for a new group.  Return 1 if there was a group, 0 if not.
  */
 static int iommu_isolation_join(struct iommu_isolation_place *place,
 				struct pci_dev *owner, const char *fmt)
 {
-	struct device *below = NULL;
-
-	place->group = isolation_group_get_from_dev(&owner->dev);
-	if (!place->group && owner->subordinate) {
-		pci_walk_bus(owner->subordinate,
-			     iommu_isolation_find_grouped_pci, &below);
-		if (below)
-			place->group = isolation_group_get_from_dev(below);
-	}
-	if (!place->group)
-		return 0;
 	snprintf(place->reason, ISOLATION_REASON_LEN, fmt, pci_name(owner));
-	return 1;
+	place->group = isolation_group_get_from_dev(&owner->dev);
+	if (!place->group)
+		place->group = iommu_isolation_group_below(owner);
+	return !!place->group;
 }
 
 /* pci_for_each_dma_alias() callback: stop at the first alias with a group. */
@@ -260,57 +199,96 @@ static struct pci_dev *iommu_isolation_open_switch(struct pci_bus *bus)
 }
 
 /*
+ * Whether @pdev, a bridge, ties every device below it to itself: it takes
+ * over their requester ID, or it is a port without ACS, or the upstream
+ * port of a switch that forwards between its ports.
+ */
+static bool iommu_isolation_ties_below(struct pci_dev *pdev)
+{
+	if (!pdev->subordinate)
+		return false;
+	if (!pci_is_pcie(pdev) ||
+	    pci_pcie_type(pdev) == PCI_EXP_TYPE_PCI_BRIDGE)
+		return true;
+	switch (pci_pcie_type(pdev)) {
+	case PCI_EXP_TYPE_ROOT_PORT:
+	case PCI_EXP_TYPE_DOWNSTREAM:
+		return !pci_acs_enabled(pdev, REQ_ACS_FLAGS);
+	case PCI_EXP_TYPE_UPSTREAM:
+		return iommu_isolation_open_switch(pdev->subordinate);
+	default:
+		return false;
+	}
+}
+
+/* Whether @a and @b, of one bus, are tied: quirked aliases, or open functions. */
+static const char *iommu_isolation_tie(struct pci_dev *a, struct pci_dev *b)
+{
+	if (pci_devs_are_dma_aliases(a, b))
+		return "DMA alias of %s";
+	if (PCI_SLOT(a->devfn) == PCI_SLOT(b->devfn) &&
+	    iommu_isolation_mf_open(a) && !pci_acs_enabled(b, REQ_ACS_FLAGS))
+		return MF_REASON;
+	return NULL;
+}
+
+/*
  * A group among the devices tied to @pdev on its bus: DMA aliases by quirk,
  * and functions of its slot when neither has ACS; transitively, like
  * get_pci_alias_group() and get_pci_function_alias_group(), but on @pdev's
- * bus only, where such ties live, rather than over every PCI device.
- * @seen marks the devfns looked at.
+ * bus only, where such ties live, rather than over every PCI device, and
+ * with a work list rather than recursion.
  */
 static int iommu_isolation_find_tied(struct iommu_isolation_place *place,
-				     struct pci_dev *pdev, unsigned long *seen)
+				     struct pci_dev *pdev)
 {
-	struct pci_dev *tmp;
+	DECLARE_BITMAP(seen, 256);
+	DECLARE_BITMAP(todo, 256);
+	struct pci_dev *cur, *tmp;
 	const char *fmt;
-	int devfn, ret = 0;
+	int devfn, next;
 
-	set_bit(pdev->devfn, seen);
-	for (devfn = 0; devfn < 256 && !ret; devfn++) {
-		if (test_bit(devfn, seen))
+	bitmap_zero(seen, 256);
+	bitmap_zero(todo, 256);
+	set_bit(pdev->devfn, todo);
+	while ((next = find_first_bit(todo, 256)) < 256) {
+		clear_bit(next, todo);
+		set_bit(next, seen);
+		cur = pci_get_slot(pdev->bus, next);
+		if (!cur)
 			continue;
-		tmp = pci_get_slot(pdev->bus, devfn);
-		if (!tmp)
-			continue;
-		if (pci_devs_are_dma_aliases(pdev, tmp))
-			fmt = "DMA alias of %s";
-		else if (PCI_SLOT(devfn) == PCI_SLOT(pdev->devfn) &&
-			 iommu_isolation_mf_open(pdev) &&
-			 !pci_acs_enabled(tmp, REQ_ACS_FLAGS))
-			fmt = MF_REASON;
-		else
-			fmt = NULL;
-		if (fmt) {
-			/* Not grouped yet is normal here: tied devices come later. */
-			place->group = isolation_group_get_from_dev(&tmp->dev);
-			if (place->group) {
-				snprintf(place->reason, ISOLATION_REASON_LEN,
-					 fmt, pci_name(tmp));
-				ret = 1;
-			} else {
-				ret = iommu_isolation_find_tied(place, tmp, seen);
+		for (devfn = 0; devfn < 256 && !place->group; devfn++) {
+			if (test_bit(devfn, seen) || test_bit(devfn, todo))
+				continue;
+			tmp = pci_get_slot(pdev->bus, devfn);
+			fmt = tmp ? iommu_isolation_tie(cur, tmp) : NULL;
+			if (fmt) {
+				/* Not grouped yet is normal: tied devices come later. */
+				place->group = isolation_group_get_from_dev(&tmp->dev);
+				if (place->group)
+					snprintf(place->reason, ISOLATION_REASON_LEN,
+						 fmt, pci_name(tmp));
+				else
+					set_bit(devfn, todo);
 			}
+			pci_dev_put(tmp);
 		}
-		pci_dev_put(tmp);
+		pci_dev_put(cur);
+		if (place->group)
+			return 1;
 	}
-	return ret;
+	return 0;
 }
 
 /* Where a PCI device goes by the PCI rules; place->group NULL: a new one. */
 static void iommu_isolation_place_pci(struct iommu_isolation_place *place,
 				      struct pci_dev *pdev)
 {
-	DECLARE_BITMAP(seen, 256);
 	struct pci_dev *top = pdev, *up;
 	struct pci_bus *bus;
+
+	snprintf(place->reason, ISOLATION_REASON_LEN,
+		 "alone: ACS up to the root");
 
 	/* Behind a bridge that takes over the requester ID. */
 	pci_for_each_dma_alias(pdev, iommu_isolation_alias, &top);
@@ -338,50 +316,91 @@ static void iommu_isolation_place_pci(struct iommu_isolation_place *place,
 			return;
 	}
 
-	bitmap_zero(seen, 256);
-	if (iommu_isolation_find_tied(place, top, seen))
+	if (iommu_isolation_find_tied(place, top))
 		return;
 
-	snprintf(place->reason, ISOLATION_REASON_LEN,
-		 "alone: ACS up to the root");
+	/* A bridge met after devices it ties to it: theirs. */
+	if (iommu_isolation_ties_below(pdev)) {
+		place->group = iommu_isolation_group_below(pdev);
+		if (place->group)
+			snprintf(place->reason, ISOLATION_REASON_LEN,
+				 "ties the devices below it to it");
+	}
+}
+
+/*
+ * A bridge that ties the devices below it to it, which its own rules put in
+ * @group: the devices below must be in @group too.  Return -EBUSY, with a
+ * reference on the group below in *@other, if one of them is in another.
+ */
+static int iommu_isolation_check_below(struct pci_dev *pdev,
+				       struct isolation_group *group,
+				       struct isolation_group **other)
+{
+	*other = NULL;
+	if (!group || !iommu_isolation_ties_below(pdev))
+		return 0;
+	*other = iommu_isolation_group_below(pdev);
+	if (!*other || *other == group) {
+		isolation_group_put(*other);
+		*other = NULL;
+		return 0;
+	}
+	return -EBUSY;
 }
 #else
 static void iommu_isolation_place_pci(struct iommu_isolation_place *place,
 				      struct pci_dev *pdev)
 {
 }
+
+static int iommu_isolation_check_below(struct pci_dev *pdev,
+				       struct isolation_group *group,
+				       struct isolation_group **other)
+{
+	*other = NULL;
+	return 0;
+}
 #endif /* CONFIG_PCI */
 
-/*
- * The isolation group of another member of @dev's iommu group, with a
- * reference and the member in *@sibling, or NULL.
- */
-static struct isolation_group *
-iommu_isolation_sibling_group(struct device *dev, struct device **sibling)
+/* The isolation group of another member of @dev's iommu group, or NULL. */
+static struct isolation_group *iommu_isolation_sibling_group(struct device *dev)
 {
 	struct iommu_group *igroup = iommu_group_get(dev);
 	struct isolation_group *group = NULL;
 
-	*sibling = NULL;
 	if (!igroup)
 		return NULL;
-	iommu_group_for_each_dev(igroup, sibling, iommu_isolation_find_grouped);
-	if (*sibling)
-		group = isolation_group_get_from_dev(*sibling);
+	iommu_group_for_each_dev(igroup, &group, iommu_isolation_find_grouped);
 	iommu_group_put(igroup);
 	return group;
 }
 
 /*
+ * Two groups that @dev ties together: it belongs in both, and is in
+ * neither; neither can be locked from now on.  Drops the references.
+ */
+static void iommu_isolation_disagree(struct device *dev,
+				     struct isolation_group *a,
+				     struct isolation_group *b)
+{
+	dev_err(dev, "not in an isolation group: its rules tie groups %d and %d together\n",
+		isolation_group_id(a), isolation_group_id(b));
+	isolation_group_mark_incomplete(a, dev);
+	isolation_group_mark_incomplete(b, dev);
+	isolation_group_put(a);
+	isolation_group_put(b);
+}
+
+/*
  * Where @dev goes: with the members of its iommu group, and by the PCI
  * rules.  Return: 0, with place->group NULL for a new group; -EBUSY if the
- * two disagree, which would join two groups into one.
+ * rules tie @dev to two different groups.
  */
 static int iommu_isolation_place(struct iommu_isolation_place *place,
 				 struct device *dev)
 {
-	struct isolation_group *group;
-	struct device *sibling;
+	struct isolation_group *sibling, *below;
 
 	if (dev_is_pci(dev))
 		iommu_isolation_place_pci(place, to_pci_dev(dev));
@@ -389,35 +408,35 @@ static int iommu_isolation_place(struct iommu_isolation_place *place,
 		snprintf(place->reason, ISOLATION_REASON_LEN,
 			 "alone: not a PCI device");
 
-	group = iommu_isolation_sibling_group(dev, &sibling);
-	if (!group)
-		return 0;
-	if (place->group && place->group != group) {
-		dev_err(dev, "not in an isolation group: its iommu group is in group %d, its PCI path in group %d\n",
-			isolation_group_id(group),
-			isolation_group_id(place->group));
-		isolation_group_put(group);
-		isolation_group_put(place->group);
+	sibling = iommu_isolation_sibling_group(dev);
+	if (sibling && place->group && sibling != place->group) {
+		iommu_isolation_disagree(dev, sibling, place->group);
 		place->group = NULL;
 		return -EBUSY;
 	}
-	if (place->group) {
-		isolation_group_put(group);
-	} else {
-		place->group = group;
+	if (sibling && !place->group) {
+		place->group = sibling;
 		snprintf(place->reason, ISOLATION_REASON_LEN,
-			 "in the iommu group of %s", dev_name(sibling));
+			 "in its iommu group's isolation group");
+	} else {
+		isolation_group_put(sibling);
+	}
+
+	if (dev_is_pci(dev) &&
+	    iommu_isolation_check_below(to_pci_dev(dev), place->group, &below)) {
+		iommu_isolation_disagree(dev, below, place->group);
+		place->group = NULL;
+		return -EBUSY;
 	}
 	return 0;
 }
 
 /*
  * Put @dev, which is in an iommu group, into its isolation group of @prov.
- * The caller holds the device lock.  The KUnit suite calls it for devices
- * without an IOMMU driver.
+ * The caller holds the device lock and iommu_isolation_lock.
  */
-VISIBLE_IF_KUNIT void iommu_isolation_place_device(struct isolation_provider *prov,
-						   struct device *dev)
+static void __iommu_isolation_place_device(struct isolation_provider *prov,
+					   struct device *dev)
 {
 	struct iommu_isolation_place place = {};
 	char reason[ISOLATION_REASON_LEN + 32];
@@ -425,15 +444,16 @@ VISIBLE_IF_KUNIT void iommu_isolation_place_device(struct isolation_provider *pr
 	const char *unit;
 	int ret;
 
-	mutex_lock(&iommu_isolation_lock);
+	lockdep_assert_held(&iommu_isolation_lock);
+
 	if (dev->isolation_group || iommu_isolation_place(&place, dev))
-		goto out;
+		return;
 	group = place.group;
 	if (!group) {
 		group = isolation_group_alloc(prov);
 		if (IS_ERR(group)) {
 			dev_err(dev, "not in an isolation group: %pe\n", group);
-			goto out;
+			return;
 		}
 	}
 	unit = iommu_isolation_unit(dev);
@@ -442,26 +462,28 @@ VISIBLE_IF_KUNIT void iommu_isolation_place_device(struct isolation_provider *pr
 	else
 		strscpy(reason, place.reason, sizeof(reason));
 	ret = isolation_group_add_device(group, dev, reason);
-	if (ret)
-		dev_err(dev, "not in an isolation group: joining group %d failed: %d\n",
-			isolation_group_id(group), ret);
+	if (ret && place.group)
+		isolation_group_mark_incomplete(group, dev);
+	else if (ret)
+		dev_err(dev, "not in an isolation group: %d\n", ret);
 	/* The members hold the group from now on. */
 	isolation_group_put(group);
-out:
+}
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * As __iommu_isolation_place_device(), for the KUnit suite, which places
+ * devices without an IOMMU driver.  The caller holds the device lock.
+ */
+void iommu_isolation_place_device(struct isolation_provider *prov,
+				  struct device *dev)
+{
+	mutex_lock(&iommu_isolation_lock);
+	__iommu_isolation_place_device(prov, dev);
 	mutex_unlock(&iommu_isolation_lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(iommu_isolation_place_device);
-
-/* The provider for @dev's IOMMU, or NULL. */
-static struct isolation_provider *iommu_isolation_provider_of(struct device *dev)
-{
-	struct isolation_provider *prov;
-
-	mutex_lock(&iommu_isolation_lock);
-	prov = iommu_isolation_provider(dev);
-	mutex_unlock(&iommu_isolation_lock);
-	return prov;
-}
+#endif
 
 /**
  * iommu_isolation_add_device_locked - put a device in its isolation group
@@ -477,50 +499,196 @@ static struct isolation_provider *iommu_isolation_provider_of(struct device *dev
  */
 void iommu_isolation_add_device_locked(struct device *dev)
 {
-	struct isolation_provider *prov = iommu_isolation_provider_of(dev);
+	struct isolation_provider *prov;
 
-	if (!prov)
-		return;
-	device_lock_assert(dev);
-	iommu_isolation_place_device(prov, dev);
+	mutex_lock(&iommu_isolation_lock);
+	prov = iommu_isolation_provider(dev);
+	if (prov) {
+		device_lock_assert(dev);
+		__iommu_isolation_place_device(prov, dev);
+	}
+	mutex_unlock(&iommu_isolation_lock);
+}
+
+/* Whether @dev's IOMMU provides isolation groups and @dev is in none yet. */
+static bool iommu_isolation_wanted(struct device *dev)
+{
+	bool wanted;
+
+	mutex_lock(&iommu_isolation_lock);
+	wanted = iommu_isolation_provider(dev) && !dev->isolation_group;
+	mutex_unlock(&iommu_isolation_lock);
+	return wanted;
 }
 
 /**
  * iommu_isolation_add_device - put a device in its isolation group
- * @dev: a device that has just joined its iommu group
+ * @dev: a device that has just joined its iommu group, as it is added to
+ *	 its bus: no driver can have it yet but one probing it
  *
- * As iommu_isolation_add_device_locked(), for a caller without the device
- * lock: as a device is added to its bus, or as its IOMMU registers.
+ * As iommu_isolation_add_device_locked(), taking the device lock.
  *
  * Context: process context, may sleep; takes the device lock of @dev if
  * its IOMMU provides isolation groups.
  */
 void iommu_isolation_add_device(struct device *dev)
 {
-	struct isolation_provider *prov = iommu_isolation_provider_of(dev);
-
-	if (!prov || READ_ONCE(dev->isolation_group))
+	if (!iommu_isolation_wanted(dev))
 		return;
 	device_lock(dev);
-	iommu_isolation_place_device(prov, dev);
+	iommu_isolation_add_device_locked(dev);
 	device_unlock(dev);
 }
+
+static void iommu_isolation_run_deferred(struct work_struct *work)
+{
+	struct iommu_isolation_deferral *d;
+
+	for (;;) {
+		mutex_lock(&iommu_isolation_lock);
+		d = list_first_entry_or_null(&iommu_isolation_deferred,
+					     struct iommu_isolation_deferral,
+					     node);
+		if (d)
+			list_del(&d->node);
+		mutex_unlock(&iommu_isolation_lock);
+		if (!d)
+			return;
+		if (d->remove) {
+			isolation_group_remove_device(d->dev);
+		} else if (device_is_registered(d->dev)) {
+			/* Its IOMMU gone meanwhile: nothing is placed. */
+			device_lock(d->dev);
+			iommu_isolation_add_device_locked(d->dev);
+			device_unlock(d->dev);
+		}
+		put_device(d->dev);
+		kfree(d);
+	}
+}
+
+static DECLARE_WORK(iommu_isolation_work, iommu_isolation_run_deferred);
+
+static void iommu_isolation_defer(struct device *dev, bool remove)
+{
+	struct iommu_isolation_deferral *d = kzalloc(sizeof(*d), GFP_KERNEL);
+
+	/* Not placed: refused by iommu_isolation_check(); not removed: till deleted. */
+	if (!d)
+		return;
+	d->dev = get_device(dev);
+	d->remove = remove;
+	mutex_lock(&iommu_isolation_lock);
+	list_add_tail(&d->node, &iommu_isolation_deferred);
+	mutex_unlock(&iommu_isolation_lock);
+	schedule_work(&iommu_isolation_work);
+}
+
+/**
+ * iommu_isolation_add_device_trylock - put a device in its isolation group
+ * @dev: a device that has just joined its iommu group
+ *
+ * As iommu_isolation_add_device(), for a caller that may hold other device
+ * locks, even @dev's (an IOMMU that registers from a driver's probe, and
+ * probes every device of the bus then): if the device lock is taken, the
+ * placement is left to a work item, which waits for it.  A device whose
+ * driver is bound meanwhile is placed with it, as providers may.
+ *
+ * Context: process context, may sleep.
+ */
+void iommu_isolation_add_device_trylock(struct device *dev)
+{
+	if (!iommu_isolation_wanted(dev))
+		return;
+	if (!device_trylock(dev)) {
+		iommu_isolation_defer(dev, false);
+		return;
+	}
+	iommu_isolation_add_device_locked(dev);
+	device_unlock(dev);
+}
+
+/**
+ * iommu_isolation_register - provide isolation groups for an IOMMU driver
+ * @iso: the provider, with @iso->provider.name set, e.g. "amd-iommu"; it
+ *	 stays in use until iommu_isolation_unregister() returns
+ * @ops: the driver's iommu_ops; the devices the IOMMU core probes with
+ *	 them go into @iso's groups
+ *
+ * Call it before the driver registers its first iommu_device, so that no
+ * device is probed before its group can be made.  It allocates nothing,
+ * and fails only on a mistake of the caller's.
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -EINVAL without a name, -EBUSY if @ops has a provider already.
+ */
+int iommu_isolation_register(struct iommu_isolation *iso,
+			     const struct iommu_ops *ops)
+{
+	struct iommu_isolation *tmp;
+	int ret = 0;
+
+	mutex_lock(&iommu_isolation_lock);
+	list_for_each_entry(tmp, &iommu_isolation_providers, node) {
+		if (tmp->ops == ops) {
+			ret = -EBUSY;
+			goto out;
+		}
+	}
+	ret = isolation_provider_register(&iso->provider);
+	if (ret)
+		goto out;
+	iso->ops = ops;
+	list_add_tail(&iso->node, &iommu_isolation_providers);
+out:
+	mutex_unlock(&iommu_isolation_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(iommu_isolation_register);
+
+/**
+ * iommu_isolation_unregister - undo iommu_isolation_register()
+ * @iso: the provider
+ *
+ * Every device leaves @iso's groups.  Call it once the driver's
+ * iommu_devices are unregistered.
+ *
+ * Context: process context, may sleep.
+ */
+void iommu_isolation_unregister(struct iommu_isolation *iso)
+{
+	mutex_lock(&iommu_isolation_lock);
+	list_del(&iso->node);
+	mutex_unlock(&iommu_isolation_lock);
+	/* Deferred placements find no provider from now on. */
+	flush_work(&iommu_isolation_work);
+	isolation_provider_unregister(&iso->provider);
+}
+EXPORT_SYMBOL_GPL(iommu_isolation_unregister);
 
 /**
  * iommu_isolation_remove_device - take a device out of its isolation group
  * @dev: a device leaving its iommu group, because it is deleted or its
  *	 IOMMU goes away
  *
- * Context: process context, may sleep; not with the device lock held.
+ * The IOMMU core releases devices under locks of its drivers' (a DMAR unit
+ * going away holds dmar_global_lock), and inside a driver's remove, where
+ * the device lock that leaving a group takes could close a cycle: the
+ * device leaves a little later, from a work item.  A device that is
+ * deleted leaves first anyway, in device_del().
+ *
+ * Context: process context, may sleep.
  */
 void iommu_isolation_remove_device(struct device *dev)
 {
-	/* Most devices are in none: spare them the device lock. */
 	if (READ_ONCE(dev->isolation_group))
-		isolation_group_remove_device(dev);
+		iommu_isolation_defer(dev, true);
 }
 
-/* iommu_group_for_each_dev() callback: stop at a device of another group. */
+/*
+ * iommu_group_for_each_dev() callback: stop at a device in another isolation
+ * group than @data's device, and keep a reference on it.
+ */
 static int iommu_isolation_find_stray(struct device *dev, void *data)
 {
 	struct device **stray = data;
@@ -528,7 +696,7 @@ static int iommu_isolation_find_stray(struct device *dev, void *data)
 
 	if (READ_ONCE(dev->isolation_group) == READ_ONCE(home->isolation_group))
 		return 0;
-	*stray = dev;
+	*stray = get_device(dev);
 	return 1;
 }
 
@@ -551,11 +719,15 @@ VISIBLE_IF_KUNIT int iommu_isolation_check_whole(struct device *dev)
 		return -EBUSY;
 	}
 	iommu_group_for_each_dev(igroup, &stray, iommu_isolation_find_stray);
-	if (stray != dev)
+	if (stray != dev) {
 		dev_err_ratelimited(dev, "shares iommu group %d with %s, which is not in its isolation group: not handed out\n",
 				    iommu_group_id(igroup), dev_name(stray));
+		put_device(stray);
+		iommu_group_put(igroup);
+		return -EBUSY;
+	}
 	iommu_group_put(igroup);
-	return stray != dev ? -EBUSY : 0;
+	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(iommu_isolation_check_whole);
 
@@ -577,8 +749,11 @@ EXPORT_SYMBOL_IF_KUNIT(iommu_isolation_check_whole);
  */
 int iommu_isolation_check(struct device *dev)
 {
-	if (!iommu_isolation_provider_of(dev))
-		return 0;
-	return iommu_isolation_check_whole(dev);
+	bool provided;
+
+	mutex_lock(&iommu_isolation_lock);
+	provided = iommu_isolation_provider(dev);
+	mutex_unlock(&iommu_isolation_lock);
+	return provided ? iommu_isolation_check_whole(dev) : 0;
 }
 EXPORT_SYMBOL_GPL(iommu_isolation_check);

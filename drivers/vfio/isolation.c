@@ -32,16 +32,18 @@
  *   isolation is unknown.  A device whose IOMMU provides none is left to
  *   the iommu group and DMA ownership rules of the IOMMU core, as before.
  *
- * - An open device's isolation group belongs to the container or iommufd
- *   context the device was opened with, its owner: a device of the same
- *   isolation group cannot be opened with another one, even where the
- *   isolation group spans several iommu groups, or two users could reach
- *   each other's devices.
+ * - An isolation group belongs to the container or iommufd context that a
+ *   VFIO group of it is attached to, or that a device of it is opened
+ *   with, its owner: no other one can attach a VFIO group of it nor open a
+ *   device of it, even where the isolation group spans several iommu
+ *   groups, or two users could reach each other's devices.
  *
  * - Writing "vfio" to a group's "manager" file claims it in one step: the
  *   isolation core unbinds the host drivers and asks VFIO to bind each
  *   device left without a driver, which the VFIO driver of the device's bus
- *   does (vfio_isolation_add_claim(); vfio-pci for PCI).
+ *   does (vfio_isolation_add_claim(); vfio-pci for PCI).  Both load on
+ *   demand: a distribution's vfio.ko and vfio-pci.ko need no step of
+ *   their own before a claim.
  *
  * The isolation core calls VFIO's notify callback under the group's mutex,
  * which VFIO takes last, under its own locks: the callback only logs.
@@ -140,6 +142,9 @@ static struct isolation_manager vfio_isolation_manager = {
 	.ops = &vfio_isolation_ops,
 };
 
+/* A claim for "vfio" loads VFIO when it is a module that is not loaded yet. */
+MODULE_ALIAS("isolation-manager-vfio");
+
 /**
  * vfio_isolation_add_driver - make a driver one of VFIO's isolation drivers
  * @drv: a VFIO driver, before it registers with its bus
@@ -148,7 +153,7 @@ static struct isolation_manager vfio_isolation_manager = {
  * device bound to it does not keep its group from locking.
  *
  * Context: process context, may sleep.
- * Return: 0, or -ENOMEM.
+ * Return: 0; -EBUSY if @drv is another manager's already, -ENOMEM.
  */
 int vfio_isolation_add_driver(const struct device_driver *drv)
 {
@@ -253,8 +258,9 @@ int vfio_device_check_isolation(struct vfio_device *device)
  * The device is about to be opened with @owner, the container or iommufd
  * context its DMA goes to: refused with -EBUSY, logged, if its isolation
  * group is not locked or another owner has a device of it open.  The group
- * is remembered, so that vfio_device_disown_isolation() at the last close
- * gives back what was taken even if the device has left it since.
+ * and the owner are remembered, so that vfio_device_disown_isolation() at
+ * the last close gives back what was taken even if the device has left it
+ * since.
  */
 int vfio_device_own_isolation(struct vfio_device *device, const void *owner)
 {
@@ -270,19 +276,70 @@ int vfio_device_own_isolation(struct vfio_device *device, const void *owner)
 		return ret;
 	}
 	device->isolation_owned = group;
+	device->isolation_owner = owner;
 	return 0;
 }
 
-void vfio_device_disown_isolation(struct vfio_device *device,
-				  const void *owner)
+/* Give back what vfio_device_own_isolation() took, whatever owns it now. */
+void vfio_device_disown_isolation(struct vfio_device *device)
 {
 	struct isolation_group *group = device->isolation_owned;
 
 	if (!group)
 		return;
 	device->isolation_owned = NULL;
-	isolation_group_clear_owner(group, &vfio_isolation_manager, owner);
+	isolation_group_clear_owner(group, &vfio_isolation_manager,
+				    device->isolation_owner);
 	isolation_group_put(group);
+}
+
+/*
+ * The VFIO group is about to be attached to @owner, the container or
+ * iommufd context its devices' DMA will go to: refused with -EBUSY, logged,
+ * if another owner has a device of its isolation group, which may span
+ * several iommu groups, or if the group is not locked.  The devices of one
+ * VFIO group share an iommu group, so they share an isolation group
+ * (iommu_isolation_check() refused them otherwise).  Undone by
+ * vfio_group_disown_isolation() when the group is detached.
+ */
+int vfio_group_own_isolation(struct vfio_group *group, const void *owner)
+{
+	struct isolation_group *igroup = NULL;
+	struct vfio_device *device;
+	int ret;
+
+	lockdep_assert_held(&group->group_lock);
+
+	mutex_lock(&group->device_lock);
+	device = list_first_entry_or_null(&group->device_list,
+					  struct vfio_device, group_next);
+	if (device)
+		igroup = isolation_group_get_from_dev(device->dev);
+	mutex_unlock(&group->device_lock);
+	if (!igroup)
+		return 0;
+	ret = isolation_group_set_owner(igroup, &vfio_isolation_manager, owner);
+	if (ret) {
+		isolation_group_put(igroup);
+		return ret;
+	}
+	group->isolation_owned = igroup;
+	group->isolation_owner = owner;
+	return 0;
+}
+
+void vfio_group_disown_isolation(struct vfio_group *group)
+{
+	struct isolation_group *igroup = group->isolation_owned;
+
+	lockdep_assert_held(&group->group_lock);
+
+	if (!igroup)
+		return;
+	group->isolation_owned = NULL;
+	isolation_group_clear_owner(igroup, &vfio_isolation_manager,
+				    group->isolation_owner);
+	isolation_group_put(igroup);
 }
 
 int __init vfio_isolation_init(void)

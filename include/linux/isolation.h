@@ -127,6 +127,8 @@ struct isolation_group *isolation_group_get_from_dev(struct device *dev);
 int isolation_group_add_device(struct isolation_group *group,
 			       struct device *dev, const char *reason);
 void isolation_group_remove_device(struct device *dev);
+void isolation_group_mark_incomplete(struct isolation_group *group,
+				     struct device *dev);
 
 int isolation_manager_register(struct isolation_manager *mgr);
 void isolation_manager_unregister(struct isolation_manager *mgr);
@@ -188,6 +190,12 @@ static inline int isolation_group_add_device(struct isolation_group *group,
 }
 
 static inline void isolation_group_remove_device(struct device *dev)
+{
+}
+
+static inline void
+isolation_group_mark_incomplete(struct isolation_group *group,
+				struct device *dev)
 {
 }
 

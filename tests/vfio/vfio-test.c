@@ -4,7 +4,9 @@
  * in the boot tests' guest, and say whether VFIO let it.
  *
  *   vfio-test [--refused|--busy] [--hold] container|iommufd|cdev BDF...
- *   vfio-test write FILE TEXT [ERRNO]
+ *   vfio-test --try [--hold-ms MS] container|iommufd|cdev BDF...
+ *   vfio-test [--nocap] write FILE TEXT [ERRNO]
+ *   vfio-test faults MANAGER_FILE NAME
  *
  * container: the legacy container (/dev/vfio/vfio): VFIO_GET_API_VERSION;
  *	for the VFIO group of each device, VFIO_GROUP_GET_STATUS and
@@ -24,14 +26,29 @@
  * --refused: their isolation group is not locked, so VFIO must refuse: the
  *	groups not viable, and VFIO_GROUP_SET_CONTAINER or
  *	VFIO_DEVICE_BIND_IOMMUFD failing with EBUSY.
- * --busy: another user has a device of their isolation group open: the
- *	groups are viable, but opening a device (VFIO_GROUP_GET_DEVICE_FD,
- *	VFIO_DEVICE_BIND_IOMMUFD) fails with EBUSY.
+ * --busy: another user has their isolation group (a VFIO group of it
+ *	attached, or a device of it open): the groups are viable, but
+ *	attaching them (VFIO_GROUP_SET_CONTAINER) or opening a device
+ *	(VFIO_DEVICE_BIND_IOMMUFD) fails with EBUSY.
  * --hold: once everything worked, say "holding" and keep the devices open
  *	until killed.
+ * --try: for the stress, where anything may be refused: a refusal, or any
+ *	failure, ends the run quietly with 0; a run that worked keeps the
+ *	devices MS milliseconds (--hold-ms, default 0) and says
+ *	"held <BDF> <from> <to>", monotonic nanoseconds within the time it had
+ *	them.
  *
  * write: write TEXT to FILE in one write(2), as "echo -n" would; expect it
- * to succeed, or to fail with ERRNO (a name such as EBUSY).
+ * to succeed, or to fail with ERRNO (a name such as EBUSY).  TEXT may hold
+ * the escapes \n, \\, \0 and \xHH, for bytes a shell argument cannot.
+ * --nocap: write without CAP_SYS_ADMIN, still as root.
+ *
+ * faults: claim the group of MANAGER_FILE for the manager NAME, then
+ * release it, with allocation failures injected one point after another
+ * (/proc/thread-self/fail-nth, failslab) until each runs clean: every
+ * failure must fail the write, or be absorbed by a write that succeeds,
+ * and a failed write must leave the group's manager and state as they
+ * were.  Says how many points it injected.
  *
  * Exits 0 if everything went as expected, 1 otherwise, and says why.
  */
@@ -47,10 +64,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
+#include <sys/syscall.h>
 
 #define DMA_SIZE	(1UL << 20)
 #define DMA_IOVA	(1UL << 32)
@@ -59,6 +79,7 @@
 
 /* What VFIO must do: let the user in, or refuse it at the gate or the door. */
 static enum { WORKS, REFUSED, BUSY } expect;
+static bool trying;
 
 static void say(const char *fmt, ...)
 {
@@ -77,11 +98,11 @@ static void __attribute__((noreturn)) fail(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("vfio-test: FAIL: ", stdout);
+	fputs(trying ? "vfio-test: gave up: " : "vfio-test: FAIL: ", stdout);
 	vprintf(fmt, ap);
 	putchar('\n');
 	va_end(ap);
-	exit(1);
+	exit(trying ? 0 : 1);
 }
 
 static int open_or_fail(const char *path)
@@ -175,7 +196,7 @@ static bool set_containers(int argc, int *fd, const bool *first, int container)
 		check_viable(fd[i]);
 		if (!gate("VFIO_GROUP_SET_CONTAINER",
 			  ioctl(fd[i], VFIO_GROUP_SET_CONTAINER, &container),
-			  expect == REFUSED))
+			  expect != WORKS))
 			return false;
 	}
 	return true;
@@ -325,6 +346,7 @@ static int errno_of(const char *name)
 	static const struct { const char *name; int err; } names[] = {
 		{ "EBUSY", EBUSY }, { "EINVAL", EINVAL }, { "ENODEV", ENODEV },
 		{ "EPERM", EPERM }, { "ENOENT", ENOENT }, { "EEXIST", EEXIST },
+		{ "EACCES", EACCES },
 	};
 	size_t i;
 
@@ -334,14 +356,66 @@ static int errno_of(const char *name)
 	fail("unknown errno name %s", name);
 }
 
+/* TEXT with its escapes turned into bytes, into @out; the length. */
+static size_t unescape(const char *text, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; *text && n < size; text++) {
+		if (*text != '\\') {
+			out[n++] = *text;
+			continue;
+		}
+		switch (*++text) {
+		case 'n':
+			out[n++] = '\n';
+			break;
+		case '0':
+			out[n++] = '\0';
+			break;
+		case '\\':
+			out[n++] = '\\';
+			break;
+		case 'x':
+			if (!text[1] || !text[2])
+				fail("\\x needs two hex digits");
+			out[n++] = strtol((char[]){ text[1], text[2], 0 }, NULL, 16);
+			text += 2;
+			break;
+		default:
+			fail("unknown escape in '%s'", text - 1);
+		}
+	}
+	return n;
+}
+
+/* Give up CAP_SYS_ADMIN, staying root, so that only the capability check fails. */
+static void drop_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		fail("capget: %s", strerror(errno));
+	data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective &= ~CAP_TO_MASK(CAP_SYS_ADMIN);
+	if (syscall(SYS_capset, &hdr, data))
+		fail("capset: %s", strerror(errno));
+	say("dropped CAP_SYS_ADMIN");
+}
+
 static int write_file(const char *file, const char *text, const char *want)
 {
 	int fd = open(file, O_WRONLY | O_CLOEXEC);
+	static char buf[8192];
+	size_t len = unescape(text, buf, sizeof(buf));
 	ssize_t n;
 
-	if (fd < 0)
+	/* A file that cannot be written at all refuses at the open. */
+	if (fd < 0 && (!want || errno != errno_of(want)))
 		fail("open %s: %s", file, strerror(errno));
-	n = write(fd, text, strlen(text));
+	n = fd < 0 ? -1 : write(fd, buf, len);
 	if (n < 0 && !want)
 		fail("write '%s' to %s: %s", text, file, strerror(errno));
 	if (n >= 0 && want)
@@ -351,20 +425,131 @@ static int write_file(const char *file, const char *text, const char *want)
 		fail("write '%s' to %s failed with %s, not %s", text, file,
 		     strerror(errno), want);
 	say("write '%s' to %s: %s", text, file, want ? want : "ok");
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* A sysfs file's first line, into @buf. */
+static void read_line(const char *path, char *buf, size_t size)
+{
+	int fd = open_or_fail(path);
+	ssize_t n = read(fd, buf, size - 1);
+
+	if (n < 0)
+		fail("read %s: %s", path, strerror(errno));
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
 	close(fd);
+}
+
+/* One write of @text to @path, its result: 0 or an errno. */
+static int write_once(const char *path, const char *text, int nth_fd,
+		      unsigned int nth)
+{
+	int fd = open_or_fail(path), ret = 0;
+	char arm[16];
+
+	snprintf(arm, sizeof(arm), "%u", nth);
+	if (nth && pwrite(nth_fd, arm, strlen(arm), 0) < 0)
+		fail("fail-nth: %s", strerror(errno));
+	if (write(fd, text, strlen(text)) < 0)
+		ret = errno;
+	close(fd);
+	return ret;
+}
+
+/* Whether the armed failure was met; disarms it either way. */
+static bool fault_met(int nth_fd)
+{
+	char left[16] = "";
+
+	if (pread(nth_fd, left, sizeof(left) - 1, 0) < 0)
+		fail("fail-nth: %s", strerror(errno));
+	if (pwrite(nth_fd, "0", 1, 0) < 0)
+		fail("fail-nth: %s", strerror(errno));
+	return atoi(left) == 0;
+}
+
+/*
+ * Write @text to @file with the n-th allocation failing, n = 1, 2, ...,
+ * until the write runs clean; @undo, written clean, takes back a write that
+ * succeeded anyway.  The number of points injected.
+ */
+static unsigned int fault_points(const char *file, const char *text,
+				 const char *undo, int nth_fd)
+{
+	char dir[PATH_MAX - 16], state[PATH_MAX], manager[PATH_MAX];
+	char state0[64], manager0[64], state1[64], manager1[64];
+	unsigned int n, points = 0;
+	int err;
+
+	snprintf(dir, sizeof(dir), "%s", file);
+	*strrchr(dir, '/') = '\0';
+	snprintf(state, sizeof(state), "%s/state", dir);
+	snprintf(manager, sizeof(manager), "%s/manager", dir);
+	for (n = 1; n < 5000; n++) {
+		read_line(state, state0, sizeof(state0));
+		read_line(manager, manager0, sizeof(manager0));
+		err = write_once(file, text, nth_fd, n);
+		if (!fault_met(nth_fd)) {
+			if (err)
+				fail("'%s' failed without a fault: %s", text,
+				     strerror(err));
+			return points;
+		}
+		points++;
+		if (!err) {
+			if (write_once(file, undo, nth_fd, 0))
+				fail("could not undo '%s'", text);
+			continue;
+		}
+		read_line(state, state1, sizeof(state1));
+		read_line(manager, manager1, sizeof(manager1));
+		if (strcmp(state0, state1) || strcmp(manager0, manager1))
+			fail("fault %u: '%s' failed (%s) but changed %s/%s to %s/%s",
+			     n, text, strerror(err), state0, manager0, state1,
+			     manager1);
+	}
+	fail("'%s' never ran clean", text);
+}
+
+static int faults(const char *file, const char *name)
+{
+	int nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	unsigned int claim, release;
+
+	if (nth_fd < 0)
+		fail("/proc/thread-self/fail-nth: %s", strerror(errno));
+	claim = fault_points(file, name, "\n", nth_fd);
+	release = fault_points(file, "\n", name, nth_fd);
+	printf("faults: %u points in a claim, %u in a release, each refused or absorbed, nothing changed\n",
+	       claim, release);
 	return 0;
 }
 
 static void __attribute__((noreturn)) usage(void)
 {
 	fputs("usage: vfio-test [--refused|--busy] [--hold] container|iommufd|cdev BDF...\n"
-	      "       vfio-test write FILE TEXT [ERRNO]\n", stderr);
+	      "       vfio-test --try [--hold-ms MS] container|iommufd|cdev BDF...\n"
+	      "       vfio-test [--nocap] write FILE TEXT [ERRNO]\n"
+	      "       vfio-test faults MANAGER_FILE NAME\n", stderr);
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	bool hold = false;
+	bool hold = false, nocap = false;
+	unsigned long long from;
+	unsigned int hold_ms = 0;
 	const char *mode;
 
 	for (; argc > 1 && !strncmp(argv[1], "--", 2); argc--, argv++) {
@@ -374,15 +559,31 @@ int main(int argc, char **argv)
 			expect = BUSY;
 		else if (!strcmp(argv[1], "--hold"))
 			hold = true;
-		else
+		else if (!strcmp(argv[1], "--nocap"))
+			nocap = true;
+		else if (!strcmp(argv[1], "--try"))
+			trying = true;
+		else if (!strcmp(argv[1], "--hold-ms") && argc > 2) {
+			hold_ms = atoi(argv[2]);
+			argc--;
+			argv++;
+		} else {
 			usage();
+		}
 	}
 	if (argc < 3)
 		usage();
 	mode = argv[1];
 	if (!strcmp(mode, "write") && expect == WORKS && !hold &&
-	    (argc == 4 || argc == 5))
+	    (argc == 4 || argc == 5)) {
+		if (nocap)
+			drop_sys_admin();
 		return write_file(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	}
+	if (nocap)
+		usage();
+	if (!strcmp(mode, "faults") && argc == 4)
+		return faults(argv[2], argv[3]);
 	if (argc - 2 > MAX_DEVICES)
 		fail("at most %d devices", MAX_DEVICES);
 	if (!strcmp(mode, "container"))
@@ -393,6 +594,12 @@ int main(int argc, char **argv)
 		via_cdev(argc - 2, argv + 2);
 	else
 		usage();
+	if (trying) {
+		from = now_ns();
+		usleep(hold_ms * 1000);
+		printf("held %s %llu %llu\n", argv[2], from, now_ns());
+		return 0;
+	}
 	say("%s: %s as expected", mode,
 	    expect == WORKS ? "worked" : "refused");
 	if (hold && expect == WORKS) {

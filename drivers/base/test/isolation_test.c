@@ -28,6 +28,7 @@
 #include <linux/kobject.h>
 #include <linux/mount.h>
 #include <linux/platform_device.h>
+#include <linux/sched.h>
 #include <linux/sprintf.h>
 #include <linux/string.h>
 
@@ -42,6 +43,8 @@ struct iso_ctx {
 	unsigned int events[ISOLATION_EVENT_UNLOCKED + 1];
 	struct device *event_dev;
 	int claim_error;		/* what the manager's claim returns */
+	bool claim_takes_owner;		/* the claim tries to set an owner */
+	int claim_owner_ret;		/* and what that returned */
 	unsigned int uevents;
 	enum isolation_group_state uevent_state;
 };
@@ -127,6 +130,110 @@ static struct platform_driver *iso_drivers[] = {
 	&iso_pinned_driver,
 };
 
+/*
+ * A bus of its own whose dma_configure() puts the device into a group, as
+ * an IOMMU that finds its devices as their drivers probe does (virtio-iommu
+ * through the firmware replay), and whose dma_cleanup() is counted.  Every
+ * driver of the bus matches every device.
+ */
+static struct isolation_group *iso_bus_dma_group;	/* dma_configure() puts it there */
+static struct isolation_group *iso_bus_probe_group;	/* its driver's probe does */
+static unsigned int iso_bus_cleanups;
+
+static int iso_bus_match(struct device *dev, const struct device_driver *drv)
+{
+	return 1;
+}
+
+static int iso_bus_dma_configure(struct device *dev)
+{
+	device_lock_assert(dev);
+	if (iso_bus_dma_group && !dev->isolation_group)
+		return isolation_group_add_device(iso_bus_dma_group, dev,
+						  "placed by dma_configure()");
+	return 0;
+}
+
+static void iso_bus_dma_cleanup(struct device *dev)
+{
+	iso_bus_cleanups++;
+}
+
+static const struct bus_type iso_bus = {
+	.name = "isokunit-bus",
+	.match = iso_bus_match,
+	.dma_configure = iso_bus_dma_configure,
+	.dma_cleanup = iso_bus_dma_cleanup,
+};
+
+static int iso_bus_probe(struct device *dev)
+{
+	return 0;
+}
+
+/* A driver that makes its device's IOMMU find the device in its probe. */
+static int iso_bus_self_probe(struct device *dev)
+{
+	device_lock_assert(dev);
+	return isolation_group_add_device(iso_bus_probe_group, dev,
+					  "placed by its driver's probe");
+}
+
+static struct device_driver iso_bus_host_driver = {
+	.name = "isokunit-bus-host",
+	.bus = &iso_bus,
+	.probe = iso_bus_probe,
+};
+
+static struct device_driver iso_bus_mgr_driver = {
+	.name = "isokunit-bus-mgr",
+	.bus = &iso_bus,
+	.probe = iso_bus_probe,
+};
+
+static struct device_driver iso_bus_self_driver = {
+	.name = "isokunit-bus-self",
+	.bus = &iso_bus,
+	.probe = iso_bus_self_probe,
+};
+
+KUNIT_DEFINE_ACTION_WRAPPER(driver_unregister_action, driver_unregister,
+			    struct device_driver *);
+KUNIT_DEFINE_ACTION_WRAPPER(device_unregister_action, device_unregister,
+			    struct device *);
+
+static void iso_bus_release(struct device *dev)
+{
+	kfree(dev);
+}
+
+static void iso_bus_driver(struct kunit *test, struct device_driver *drv)
+{
+	KUNIT_ASSERT_EQ(test, 0, driver_register(drv));
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, driver_unregister_action,
+						  drv));
+}
+
+/* A device on the bus, which probes the bus's drivers as it is added. */
+static struct device *iso_bus_device(struct kunit *test)
+{
+	struct device *dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, dev);
+	device_initialize(dev);
+	dev->bus = &iso_bus;
+	dev->release = iso_bus_release;
+	if (dev_set_name(dev, "isokunit-bus-dev") || device_add(dev)) {
+		put_device(dev);
+		KUNIT_FAIL_AND_ABORT(test, "cannot add a device\n");
+	}
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, device_unregister_action,
+						  dev));
+	return dev;
+}
+
 /* --- the managers -------------------------------------------------------- */
 
 static void iso_notify(struct isolation_manager *mgr,
@@ -141,6 +248,15 @@ static void iso_notify(struct isolation_manager *mgr,
 
 static int iso_claim_device(struct isolation_manager *mgr, struct device *dev)
 {
+	struct isolation_group *group;
+
+	if (ctx->claim_takes_owner) {
+		group = isolation_group_get_from_dev(dev);
+		ctx->claim_owner_ret = isolation_group_set_owner(group, mgr, ctx);
+		if (!ctx->claim_owner_ret)
+			isolation_group_clear_owner(group, mgr, ctx);
+		isolation_group_put(group);
+	}
 	if (ctx->claim_error)
 		return ctx->claim_error;
 	return device_driver_attach(&iso_mgr_driver.driver, dev);
@@ -255,7 +371,8 @@ static bool bound_to(struct device *dev, struct platform_driver *drv)
 	KUNIT_EXPECT_EQ(test, isolation_group_state(group), want)
 
 /* Write @s to a sysfs file, as a user would; the write's result. */
-static ssize_t iso_sysfs_write(const char *path, const char *s)
+/* Write @len bytes of @s to a sysfs file, as a user would; the result. */
+static ssize_t iso_sysfs_write_len(const char *path, const char *s, size_t len)
 {
 	struct file *f = file_open_root_mnt(iso_sysfs, path, O_WRONLY, 0);
 	loff_t pos = 0;
@@ -263,9 +380,14 @@ static ssize_t iso_sysfs_write(const char *path, const char *s)
 
 	if (IS_ERR(f))
 		return PTR_ERR(f);
-	ret = kernel_write(f, s, strlen(s), &pos);
+	ret = kernel_write(f, s, len, &pos);
 	filp_close(f, NULL);
 	return ret;
+}
+
+static ssize_t iso_sysfs_write(const char *path, const char *s)
+{
+	return iso_sysfs_write_len(path, s, strlen(s));
 }
 
 /* Read a sysfs file into @buf, NUL-terminated; the read's result. */
@@ -976,6 +1098,73 @@ static void isolation_provider_gone_lets_held_group_go(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_mgr_driver));
 }
 
+/*
+ * A device put into a held group by its bus's dma_configure(), as its first
+ * driver probes: the driver core checks the binding again after
+ * dma_configure(), refuses the host driver, undoes dma_configure() once,
+ * and goes on to the next driver, the manager's, which binds.
+ */
+static void isolation_dma_configure_placement_refuses(struct kunit *test)
+{
+	struct device *dev;
+
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_manager_add_driver(&ctx->mgr,
+						     &iso_bus_mgr_driver));
+	iso_bus_driver(test, &iso_bus_host_driver);
+	iso_bus_driver(test, &iso_bus_mgr_driver);
+	iso_bus_dma_group = ctx->group;
+	iso_bus_cleanups = 0;
+	dev = iso_bus_device(test);
+	KUNIT_EXPECT_PTR_EQ(test, dev->isolation_group, ctx->group);
+	KUNIT_EXPECT_PTR_EQ(test, dev->driver, &iso_bus_mgr_driver);
+	KUNIT_EXPECT_EQ(test, iso_bus_cleanups, 1);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+}
+
+/*
+ * A driver that makes its device join a group from its own probe, after
+ * the driver core checked the binding: the binding is counted where it is
+ * committed, so the held group does not read "locked" with a foreign
+ * driver bound.
+ */
+static void isolation_placed_by_own_probe_is_counted(struct kunit *test)
+{
+	struct device *dev;
+
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	iso_bus_driver(test, &iso_bus_self_driver);
+	iso_bus_probe_group = ctx->group;
+	dev = iso_bus_device(test);
+	KUNIT_ASSERT_PTR_EQ(test, dev->driver, &iso_bus_self_driver);
+	KUNIT_EXPECT_PTR_EQ(test, dev->isolation_group, ctx->group);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_MANAGED);
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			isolation_group_check_locked(ctx->group, &ctx->mgr));
+}
+
+/*
+ * A device that belongs in a group but could not join it may be on any
+ * driver: the group is never locked again, and its manager is refused.
+ */
+static void isolation_incomplete_group_never_locks(struct kunit *test)
+{
+	struct device *stray = test_device(test, "iso-stray-0");
+
+	iso_device(test, NULL);
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	isolation_group_mark_incomplete(ctx->group, stray);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_MANAGED);
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			isolation_group_check_locked(ctx->group, &ctx->mgr));
+	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_EVENT_UNLOCKED], 1);
+}
+
 /* --- every route to a driver --------------------------------------------- */
 
 /* Hotplug: probing at device_add() refuses the host driver. */
@@ -1245,6 +1434,36 @@ static void isolation_held_group_goes_with_last_member(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, group_id_in_sysfs(id));
 }
 
+/*
+ * A manager that goes and comes back starts afresh: a device that held the
+ * group for it before cannot, by unbinding, let go of a group that a device
+ * holds for it now.
+ */
+static void isolation_manager_reregister_starts_afresh(struct kunit *test)
+{
+	struct device *old = iso_device(test, "isokunit-mgr");
+	struct device *new;
+
+	KUNIT_ASSERT_STREQ(test, group_file(test, ctx->group, "manager"),
+			   "kunit-mgr\n");
+	isolation_manager_unregister(&ctx->mgr);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+	KUNIT_ASSERT_EQ(test, 0, isolation_manager_register(&ctx->mgr));
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_manager_add_driver(&ctx->mgr,
+						     &iso_mgr_driver.driver));
+	new = iso_device(test, "isokunit-mgr");
+	KUNIT_ASSERT_TRUE(test, bound_to(new, &iso_mgr_driver));
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"),
+			   "kunit-mgr\n");
+	device_release_driver(old);
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"),
+			   "kunit-mgr\n");
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	device_release_driver(new);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+}
+
 /* --- sysfs ------------------------------------------------------------------ */
 
 static void isolation_sysfs_blockers_name_foreign_members(struct kunit *test)
@@ -1341,7 +1560,78 @@ static void isolation_sysfs_manager_garbage_is_einval(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, -EINVAL,
 			group_write(test, ctx->group, "manager",
 				    "a-name-much-longer-than-any-manager-has"));
+	/* One longer than a manager's name may be, newline or not. */
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			group_write(test, ctx->group, "manager",
+				    "kunit-mgr-with-a-name-of-33-chars"));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			group_write(test, ctx->group, "manager",
+				    "kunit-mgr-with-a-name-of-33-chars\n"));
+	/* A NUL byte anywhere is garbage, not the end of the name. */
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			iso_sysfs_write_len(group_path(test, ctx->group,
+						       "manager"),
+					    "kunit-mgr\0junk", 14));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			iso_sysfs_write_len(group_path(test, ctx->group,
+						       "manager"),
+					    "\0kunit-mgr", 10));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			iso_sysfs_write_len(group_path(test, ctx->group,
+						       "manager"),
+					    "\xff\xfe", 2));
 	expect_group_untouched(test, host);
+}
+
+/* Garbage does not release a claimed group either: "\0" is not empty. */
+static void isolation_sysfs_manager_garbage_keeps_claim(struct kunit *test)
+{
+	iso_device(test, "isokunit-host");
+	KUNIT_ASSERT_GT(test, group_write(test, ctx->group, "manager",
+					  "kunit-mgr"), 0);
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			iso_sysfs_write_len(group_path(test, ctx->group,
+						       "manager"),
+					    "\0kunit-mgr", 10));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			iso_sysfs_write_len(group_path(test, ctx->group,
+						       "manager"), "\0\n", 2));
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"),
+			   "kunit-mgr\n");
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+}
+
+/*
+ * A release while a user has the group's devices would wait for the user
+ * to let go, uninterruptibly: it is refused instead, and changes nothing.
+ */
+static void isolation_release_refused_while_owned(struct kunit *test)
+{
+	struct device *dev = iso_device(test, "isokunit-host");
+	int a;
+
+	KUNIT_ASSERT_GT(test, group_write(test, ctx->group, "manager",
+					  "kunit-mgr"), 0);
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_owner(ctx->group, &ctx->mgr, &a));
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			group_write(test, ctx->group, "manager", "\n"));
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"),
+			   "kunit-mgr\n");
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+	isolation_group_clear_owner(ctx->group, &ctx->mgr, &a);
+	KUNIT_EXPECT_GT(test, group_write(test, ctx->group, "manager", "\n"), 0);
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_host_driver));
+}
+
+/* While a claim runs, no user gets the group: the claim could not see it. */
+static void isolation_no_owner_during_claim(struct kunit *test)
+{
+	iso_device(test, NULL);
+	ctx->claim_takes_owner = true;
+	KUNIT_ASSERT_GT(test, group_write(test, ctx->group, "manager",
+					  "kunit-mgr"), 0);
+	KUNIT_EXPECT_EQ(test, -EBUSY, ctx->claim_owner_ret);
 }
 
 static void isolation_sysfs_manager_held_is_ebusy(struct kunit *test)
@@ -1544,6 +1834,285 @@ static void isolation_state_change_sends_uevent(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->uevent_state, ISOLATION_GROUP_UNMANAGED);
 }
 
+#if IS_ENABLED(CONFIG_FAILSLAB) && IS_ENABLED(CONFIG_FAULT_INJECTION_DEBUG_FS)
+/*
+ * Allocation failures, one point after another: the n-th allocation of
+ * the case's task fails (task_struct.fail_nth, what /proc/self/fail-nth
+ * sets), for n = 1, 2, ... until the operation runs without meeting one.
+ * Each failure must return an error and leave everything as it was, or be
+ * absorbed by an operation that succeeds anyway.  failslab is told to fail
+ * sleeping allocations too, and to print nothing.  (Leaks are kmemleak's,
+ * in the release check's debug boot kernel.)
+ */
+#define ISO_FAULT_MAX	1000
+
+struct iso_failslab {
+	struct vfsmount *debugfs;
+	bool *ignore_gfp_wait, old_ignore;
+	unsigned long *verbose, old_verbose;
+};
+
+/*
+ * The value a debugfs attribute file shows, which its inode points to: the
+ * files have no write_iter, which kernel_write() needs.
+ */
+static void *iso_debugfs_value(struct kunit *test, struct vfsmount *debugfs,
+			       const char *path)
+{
+	struct file *f = file_open_root_mnt(debugfs, path, O_RDONLY, 0);
+	void *value;
+
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(f), "no debugfs file %s", path);
+	value = file_inode(f)->i_private;
+	filp_close(f, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, value);
+	return value;
+}
+
+static void iso_failslab_restore(void *data)
+{
+	struct iso_failslab *fs = data;
+
+	*fs->ignore_gfp_wait = fs->old_ignore;
+	*fs->verbose = fs->old_verbose;
+	kern_unmount(fs->debugfs);
+}
+
+static void iso_failslab_setup(struct kunit *test)
+{
+	struct file_system_type *debugfs = get_fs_type("debugfs");
+	struct iso_failslab *fs = kunit_kzalloc(test, sizeof(*fs), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, fs);
+	KUNIT_ASSERT_NOT_NULL(test, debugfs);
+	fs->debugfs = kern_mount(debugfs);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(fs->debugfs));
+	fs->ignore_gfp_wait = iso_debugfs_value(test, fs->debugfs,
+						"failslab/ignore-gfp-wait");
+	fs->verbose = iso_debugfs_value(test, fs->debugfs, "failslab/verbose");
+	fs->old_ignore = *fs->ignore_gfp_wait;
+	fs->old_verbose = *fs->verbose;
+	*fs->ignore_gfp_wait = false;
+	*fs->verbose = 0;
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, iso_failslab_restore,
+						  fs));
+}
+
+static void iso_fail_nth(unsigned int n)
+{
+	WRITE_ONCE(current->fail_nth, n);
+}
+
+/* Whether the operation met the armed failure; disarms it either way. */
+static bool iso_fail_met(void)
+{
+	bool met = !READ_ONCE(current->fail_nth);
+
+	WRITE_ONCE(current->fail_nth, 0);
+	return met;
+}
+
+struct iso_dir_count {
+	struct dir_context ctx;
+	unsigned int n;
+};
+
+static bool iso_count_entry(struct dir_context *ctx, const char *name,
+			    int len, loff_t pos, u64 ino, unsigned int type)
+{
+	struct iso_dir_count *c = container_of(ctx, struct iso_dir_count, ctx);
+
+	if (strcmp(name, ".") && strcmp(name, ".."))
+		c->n++;
+	return true;
+}
+
+/* How many groups /sys/kernel/isolation_groups shows. */
+static unsigned int iso_count_groups(struct kunit *test)
+{
+	struct iso_dir_count c = { .ctx.actor = iso_count_entry };
+	struct file *dir;
+
+	dir = file_open_root_mnt(iso_sysfs, "kernel/isolation_groups",
+				 O_RDONLY | O_DIRECTORY, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(dir));
+	KUNIT_EXPECT_EQ(test, 0, iterate_dir(dir, &c.ctx));
+	filp_close(dir, NULL);
+	return c.n;
+}
+
+static void iso_fault_report(struct kunit *test, const char *what,
+			     unsigned int n, unsigned int points)
+{
+	KUNIT_EXPECT_LT_MSG(test, n, ISO_FAULT_MAX, "%s never ran clean", what);
+	KUNIT_EXPECT_GT(test, points, 0);
+	kunit_info(test, "%s: %u allocation failure points injected, each refused or absorbed, nothing changed\n",
+		   what, points);
+}
+
+static void isolation_fault_group_alloc_test(struct kunit *test)
+{
+	unsigned int n, points = 0, before = iso_count_groups(test);
+	struct isolation_group *group;
+
+	iso_failslab_setup(test);
+	for (n = 1; n < ISO_FAULT_MAX; n++) {
+		iso_fail_nth(n);
+		group = isolation_group_alloc(&ctx->prov);
+		if (!iso_fail_met()) {
+			KUNIT_ASSERT_FALSE(test, IS_ERR(group));
+			isolation_group_put(group);
+			break;
+		}
+		points++;
+		if (!IS_ERR(group))
+			isolation_group_put(group);
+		KUNIT_EXPECT_EQ(test, iso_count_groups(test), before);
+	}
+	iso_fault_report(test, "group alloc", n, points);
+}
+
+static void isolation_fault_add_device_test(struct kunit *test)
+{
+	struct device *dev = test_device(test, "iso-fault-0");
+	unsigned int n, points = 0;
+	int ret;
+
+	iso_failslab_setup(test);
+	for (n = 1; n < ISO_FAULT_MAX; n++) {
+		iso_fail_nth(n);
+		ret = iso_add(ctx->group, dev, "r");
+		if (!iso_fail_met()) {
+			KUNIT_ASSERT_EQ(test, 0, ret);
+			break;
+		}
+		points++;
+		if (!ret) {
+			isolation_group_remove_device(dev);
+			continue;
+		}
+		KUNIT_EXPECT_LT(test, ret, 0);
+		KUNIT_EXPECT_NULL(test, dev->isolation_group);
+		KUNIT_EXPECT_FALSE(test, device_links_to(dev, NULL));
+		KUNIT_EXPECT_FALSE(test, group_lists_name(ctx->group, dev));
+	}
+	iso_fault_report(test, "add device", n, points);
+	KUNIT_EXPECT_PTR_EQ(test, dev->isolation_group, ctx->group);
+}
+
+/* What a refused claim must leave: the host's drivers, no manager. */
+static void iso_expect_unclaimed(struct kunit *test, struct device *host,
+				 struct device *idle)
+{
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"), "\n");
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+	KUNIT_EXPECT_TRUE(test, bound_to(host, &iso_host_driver));
+	KUNIT_EXPECT_NULL(test, idle->driver);
+}
+
+static void isolation_fault_claim_test(struct kunit *test)
+{
+	const char *path = group_path(test, ctx->group, "manager");
+	struct device *host = iso_device(test, "isokunit-host");
+	struct device *idle = iso_device(test, NULL);
+	unsigned int n, points = 0;
+	ssize_t ret;
+
+	iso_failslab_setup(test);
+	for (n = 1; n < ISO_FAULT_MAX; n++) {
+		iso_fail_nth(n);
+		ret = iso_sysfs_write(path, "kunit-mgr");
+		if (!iso_fail_met()) {
+			KUNIT_ASSERT_GT(test, ret, 0);
+			break;
+		}
+		points++;
+		if (ret > 0) {
+			/* Absorbed: claimed all the same. */
+			EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+			KUNIT_ASSERT_GT(test, iso_sysfs_write(path, "\n"), 0);
+		} else {
+			KUNIT_EXPECT_LT(test, ret, 0);
+		}
+		/* A host driver that did not probe again is probed here. */
+		if (!host->driver)
+			iso_bind(host, &iso_host_driver);
+		iso_expect_unclaimed(test, host, idle);
+	}
+	iso_fault_report(test, "claim", n, points);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+}
+
+static void isolation_fault_release_test(struct kunit *test)
+{
+	const char *path = group_path(test, ctx->group, "manager");
+	struct device *host = iso_device(test, "isokunit-host");
+	unsigned int n, points = 0;
+	ssize_t ret;
+
+	iso_failslab_setup(test);
+	KUNIT_ASSERT_GT(test, iso_sysfs_write(path, "kunit-mgr"), 0);
+	for (n = 1; n < ISO_FAULT_MAX; n++) {
+		iso_fail_nth(n);
+		ret = iso_sysfs_write(path, "\n");
+		if (!iso_fail_met()) {
+			KUNIT_ASSERT_GT(test, ret, 0);
+			break;
+		}
+		points++;
+		if (ret > 0) {
+			/* Released; only a host driver's probe failed. */
+			EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+			KUNIT_ASSERT_GT(test, iso_sysfs_write(path, "kunit-mgr"), 0);
+		} else {
+			KUNIT_EXPECT_LT(test, ret, 0);
+			KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group,
+							    "manager"),
+					   "kunit-mgr\n");
+			EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+			KUNIT_EXPECT_TRUE(test, bound_to(host, &iso_mgr_driver));
+		}
+	}
+	iso_fault_report(test, "release", n, points);
+	KUNIT_EXPECT_TRUE(test, bound_to(host, &iso_host_driver));
+}
+
+static void isolation_fault_add_driver_test(struct kunit *test)
+{
+	const struct device_driver *drv = &iso_late_driver.driver;
+	unsigned int n, points = 0;
+	int ret;
+
+	iso_failslab_setup(test);
+	for (n = 1; n < ISO_FAULT_MAX; n++) {
+		iso_fail_nth(n);
+		ret = isolation_manager_add_driver(&ctx->other, drv);
+		if (!iso_fail_met()) {
+			KUNIT_ASSERT_EQ(test, 0, ret);
+			break;
+		}
+		points++;
+		KUNIT_EXPECT_EQ(test, -ENOMEM, ret);
+		KUNIT_EXPECT_FALSE(test, isolation_manager_owns(&ctx->other, drv));
+	}
+	iso_fault_report(test, "manager add driver", n, points);
+	KUNIT_EXPECT_TRUE(test, isolation_manager_owns(&ctx->other, drv));
+}
+
+#else
+static void isolation_fault_unavailable_test(struct kunit *test)
+{
+	kunit_skip(test, "needs FAILSLAB and FAULT_INJECTION_DEBUG_FS");
+}
+
+#define isolation_fault_group_alloc_test	isolation_fault_unavailable_test
+#define isolation_fault_add_device_test		isolation_fault_unavailable_test
+#define isolation_fault_claim_test		isolation_fault_unavailable_test
+#define isolation_fault_release_test		isolation_fault_unavailable_test
+#define isolation_fault_add_driver_test		isolation_fault_unavailable_test
+#endif
+
 /* --- the fixture ------------------------------------------------------------ */
 
 static int isolation_test_init(struct kunit *test)
@@ -1581,6 +2150,8 @@ static void isolation_test_exit(struct kunit *test)
 	if (ctx->prov.name)
 		isolation_provider_unregister(&ctx->prov);
 	ctx->group = NULL;
+	iso_bus_dma_group = NULL;
+	iso_bus_probe_group = NULL;
 }
 
 static int isolation_suite_init(struct kunit_suite *suite)
@@ -1602,7 +2173,12 @@ static int isolation_suite_init(struct kunit_suite *suite)
 	ret = bus_register_notifier(&platform_bus_type, &iso_bus_nb);
 	if (ret)
 		goto err;
+	ret = bus_register(&iso_bus);
+	if (ret)
+		goto err_notifier;
 	return 0;
+err_notifier:
+	bus_unregister_notifier(&platform_bus_type, &iso_bus_nb);
 err:
 	while (--i >= 0)
 		platform_driver_unregister(iso_drivers[i]);
@@ -1614,6 +2190,7 @@ static void isolation_suite_exit(struct kunit_suite *suite)
 {
 	int i;
 
+	bus_unregister(&iso_bus);
 	bus_unregister_notifier(&platform_bus_type, &iso_bus_nb);
 	for (i = ARRAY_SIZE(iso_drivers) - 1; i >= 0; i--)
 		platform_driver_unregister(iso_drivers[i]);
@@ -1663,6 +2240,9 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_late_other_manager_driver_blocks),
 	KUNIT_CASE(isolation_late_host_driver_unlocks_owned_group),
 	KUNIT_CASE(isolation_provider_gone_lets_held_group_go),
+	KUNIT_CASE(isolation_dma_configure_placement_refuses),
+	KUNIT_CASE(isolation_placed_by_own_probe_is_counted),
+	KUNIT_CASE(isolation_incomplete_group_never_locks),
 	KUNIT_CASE(isolation_removed_manager_driver_unlocks),
 	KUNIT_CASE(isolation_unbind_after_driver_removal_relocks),
 	/* every route to a driver */
@@ -1679,6 +2259,7 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_unmanaged_group_binds_any_driver),
 	/* managers going away */
 	KUNIT_CASE(isolation_manager_unregister_frees_groups),
+	KUNIT_CASE(isolation_manager_reregister_starts_afresh),
 	KUNIT_CASE(isolation_held_group_goes_with_last_member),
 	/* sysfs, claims and releases */
 	KUNIT_CASE(isolation_sysfs_blockers_name_foreign_members),
@@ -1687,6 +2268,9 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_sysfs_manager_write_empty_releases),
 	KUNIT_CASE(isolation_sysfs_manager_unknown_is_enodev),
 	KUNIT_CASE(isolation_sysfs_manager_garbage_is_einval),
+	KUNIT_CASE(isolation_sysfs_manager_garbage_keeps_claim),
+	KUNIT_CASE(isolation_release_refused_while_owned),
+	KUNIT_CASE(isolation_no_owner_during_claim),
 	KUNIT_CASE(isolation_sysfs_manager_held_is_ebusy),
 	KUNIT_CASE(isolation_sysfs_manager_needs_cap_sys_admin),
 	KUNIT_CASE(isolation_claim_rolls_back_on_manager_error),
@@ -1696,6 +2280,12 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_release_keeps_other_holds),
 	KUNIT_CASE(isolation_release_unbinds_holding_drivers),
 	KUNIT_CASE(isolation_state_change_sends_uevent),
+	/* allocation failures */
+	KUNIT_CASE(isolation_fault_group_alloc_test),
+	KUNIT_CASE(isolation_fault_add_device_test),
+	KUNIT_CASE(isolation_fault_claim_test),
+	KUNIT_CASE(isolation_fault_release_test),
+	KUNIT_CASE(isolation_fault_add_driver_test),
 	{}
 };
 
