@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench   # noqa: E402
 import boot    # noqa: E402
 import kbuild  # noqa: E402
 import tree    # noqa: E402
@@ -236,6 +237,10 @@ def cmd_test(args):
     return 1 if failed else 0
 
 
+def cmd_bench(args):
+    return bench.cmd_bench(tree.assemble())
+
+
 def cmd_refresh(args):
     if bool(args.patch) != bool(args.files):
         raise Failure("refresh takes no arguments, or a patch and the files to put in it")
@@ -292,6 +297,10 @@ def main():
                    help="the release check: the scenarios on the debug kernel (KASAN, "
                    "kmemleak, DEBUG_OBJECTS, DEBUG_KOBJECT_RELEASE, failslab), and its own")
     s.set_defaults(fn=cmd_test)
+
+    s = sub.add_parser("bench", help="the benchmark: isolation groups against iommu groups "
+                       "and the bus's match, one table of ratios (not a test)")
+    s.set_defaults(fn=cmd_bench)
 
     s = sub.add_parser("base", help="unpack the base tree and say where and which it is")
     s.set_defaults(fn=cmd_base)

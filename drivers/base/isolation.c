@@ -31,9 +31,13 @@
  * isolation_lock protects the registries: the providers and their groups,
  * the managers and their groups and drivers; nothing is taken under it.
  * The managers and their drivers are also read under RCU, so that matching
- * takes no lock.  No lock of this file is held while calling into the
- * driver core to bind or unbind: claims and releases mark the group busy
- * instead.
+ * takes no lock.  Matching first reads two hints that need no lock either:
+ * the static key isolation_match_filter, on once a group has had a manager,
+ * and dev->p->isolation_group_held, which isolation_member_set_driver()
+ * keeps equal to "the device's group has a manager"; a device in an
+ * unmanaged group is then matched as one in no group.  No lock of this
+ * file is held while calling into the driver core to bind or unbind:
+ * claims and releases mark the group busy instead.
  *
  * Lifetime: group->users counts the provider's reference from
  * isolation_group_alloc() and one per member; a manager's hold takes none,
@@ -132,11 +136,13 @@ static struct kset *isolation_groups_kset;
 static DEFINE_IDA(isolation_group_ida);
 
 /*
- * Whether any group has a manager: until one has, driver_match_device()
- * skips the isolation filter altogether.  Counts the groups with a manager.
+ * Off until a manager first takes a group: until then driver_match_device()
+ * skips the isolation filter altogether.  It stays on from then on, rather
+ * than follow every claim and release: patching the kernel's text costs
+ * more than the filter's test saves.
  */
-DEFINE_STATIC_KEY_FALSE(isolation_groups_held);
-EXPORT_SYMBOL_IF_KUNIT(isolation_groups_held);
+DEFINE_STATIC_KEY_FALSE(isolation_match_filter);
+EXPORT_SYMBOL_IF_KUNIT(isolation_match_filter);
 
 static const char * const isolation_state_names[] = {
 	[ISOLATION_GROUP_UNMANAGED] = "unmanaged",
@@ -261,7 +267,8 @@ static void isolation_group_changed(struct isolation_group *group,
  * bound to one of the manager's drivers holds the group, one bound to a
  * driver that is neither the manager's nor compatible is foreign.  Every
  * change of a member's driver, of the manager or of the manager's drivers
- * comes through here, so the counts never drift from the flags.
+ * comes through here, so the counts never drift from the flags, nor the
+ * device's isolation_group_held hint from the group's manager.
  */
 static void isolation_member_set_driver(struct isolation_group *group,
 					struct isolation_member *member,
@@ -273,6 +280,7 @@ static void isolation_member_set_driver(struct isolation_group *group,
 
 	lockdep_assert_held(&group->mutex);
 
+	WRITE_ONCE(member->dev->p->isolation_group_held, !!mgr);
 	if (held && !member->held)
 		group->bound++;
 	else if (!held && member->held)
@@ -301,7 +309,8 @@ static void __isolation_group_take(struct isolation_group *group,
 {
 	lockdep_assert_held(&group->mutex);
 
-	static_branch_inc(&isolation_groups_held);
+	if (!static_key_enabled(&isolation_match_filter))
+		static_branch_enable(&isolation_match_filter);
 	WRITE_ONCE(group->manager, mgr);
 	isolation_group_recount(group);
 	pr_debug("group %d: taken by %s\n", group->id, mgr->name);
@@ -341,7 +350,6 @@ static void __isolation_group_let_go(struct isolation_group *group)
 	list_del_init(&group->manager_node);
 	mutex_unlock(&isolation_lock);
 	WRITE_ONCE(group->manager, NULL);
-	static_branch_dec(&isolation_groups_held);
 	group->holds = 0;
 	group->claimed = false;
 	group->owner = NULL;
@@ -494,8 +502,6 @@ static void isolation_group_last_put(struct kref *kref)
 	if (group->claimed)
 		pr_info("group %d: %s's claim ends: the group's last device is gone\n",
 			group->id, group->manager->name);
-	if (group->manager)
-		static_branch_dec(&isolation_groups_held);
 	pr_debug("group %d released\n", group->id);
 	/*
 	 * Remove the directories now rather than in the release callback,
@@ -850,6 +856,7 @@ void isolation_group_remove_device(struct device *dev)
 	isolation_member_set_driver(group, member, NULL);
 	list_del(&member->list);
 	dev->p->isolation_member = NULL;
+	WRITE_ONCE(dev->p->isolation_group_held, false);
 	WRITE_ONCE(dev->isolation_group, NULL);
 	if (group->refused_dev == dev)
 		WRITE_ONCE(group->refused_dev, NULL);
