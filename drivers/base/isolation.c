@@ -32,7 +32,7 @@
  * the managers and their groups and drivers; nothing is taken under it.
  * The managers and their drivers are also read under RCU, so that matching
  * takes no lock.  Matching first reads two hints that need no lock either:
- * the static key isolation_match_filter, on once a group has had a manager,
+ * the static key isolation_match_filter, on while any group has a manager,
  * and dev->p->isolation_group_held, which isolation_member_set_driver()
  * keeps equal to "the device's group has a manager"; a device in an
  * unmanaged group is then matched as one in no group.  No lock of this
@@ -136,10 +136,8 @@ static struct kset *isolation_groups_kset;
 static DEFINE_IDA(isolation_group_ida);
 
 /*
- * Off until a manager first takes a group: until then driver_match_device()
- * skips the isolation filter altogether.  It stays on from then on, rather
- * than follow every claim and release: patching the kernel's text costs
- * more than the filter's test saves.
+ * On while a group has a manager, of which it keeps the count: otherwise
+ * driver_match_device() skips the isolation filter altogether.
  */
 DEFINE_STATIC_KEY_FALSE(isolation_match_filter);
 EXPORT_SYMBOL_IF_KUNIT(isolation_match_filter);
@@ -309,8 +307,7 @@ static void __isolation_group_take(struct isolation_group *group,
 {
 	lockdep_assert_held(&group->mutex);
 
-	if (!static_key_enabled(&isolation_match_filter))
-		static_branch_enable(&isolation_match_filter);
+	static_branch_inc(&isolation_match_filter);
 	WRITE_ONCE(group->manager, mgr);
 	isolation_group_recount(group);
 	pr_debug("group %d: taken by %s\n", group->id, mgr->name);
@@ -350,6 +347,7 @@ static void __isolation_group_let_go(struct isolation_group *group)
 	list_del_init(&group->manager_node);
 	mutex_unlock(&isolation_lock);
 	WRITE_ONCE(group->manager, NULL);
+	static_branch_dec(&isolation_match_filter);
 	group->holds = 0;
 	group->claimed = false;
 	group->owner = NULL;
@@ -502,6 +500,8 @@ static void isolation_group_last_put(struct kref *kref)
 	if (group->claimed)
 		pr_info("group %d: %s's claim ends: the group's last device is gone\n",
 			group->id, group->manager->name);
+	if (group->manager)
+		static_branch_dec(&isolation_match_filter);
 	pr_debug("group %d released\n", group->id);
 	/*
 	 * Remove the directories now rather than in the release callback,

@@ -441,9 +441,12 @@ static unsigned long long now_ns(void)
 /* A sysfs file's first line, into @buf. */
 static void read_line(const char *path, char *buf, size_t size)
 {
-	int fd = open_or_fail(path);
-	ssize_t n = read(fd, buf, size - 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
 
+	if (fd < 0)
+		fail("open %s: %s", path, strerror(errno));
+	n = read(fd, buf, size - 1);
 	if (n < 0)
 		fail("read %s: %s", path, strerror(errno));
 	buf[n] = '\0';

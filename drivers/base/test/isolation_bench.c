@@ -5,9 +5,9 @@
  * adding and removing devices, the bus's own match for matching, a plain
  * unbind and bind for a claim and a release.  Built in
  * (CONFIG_ISOLATION_BENCHMARK, for a benchmark kernel only), it runs once
- * at the end of boot and prints its figures to the kernel log, one per
- * line, each line starting "isolation-bench:"; a script turns them into a
- * table of ratios.
+ * at the end of a boot whose command line has isolation_bench.run=1, and
+ * prints its figures to the kernel log, one per line, each line starting
+ * "isolation-bench:"; a script turns them into a table of ratios.
  *
  * Timings under emulation are noisy: each figure is the median of
  * ISOBENCH_REPS runs, with the minimum and maximum, and the two sides of a
@@ -23,8 +23,10 @@
 #include <linux/interrupt.h>
 #include <linux/iommu.h>
 #include <linux/isolation.h>
+#include <linux/jump_label.h>
 #include <linux/ktime.h>
 #include <linux/mmzone.h>
+#include <linux/module.h>
 #include <linux/mount.h>
 #include <linux/printk.h>
 #include <linux/rcupdate.h>
@@ -313,10 +315,20 @@ static void isobench_match_case(const char *name,
 	isobench_report(what, full);
 }
 
+/* Whether the match filter is off, as it must be while no group is held. */
+static bool isobench_filter_off(void)
+{
+	if (!static_key_enabled(&isolation_match_filter))
+		return true;
+	isobench_fail("the match filter is on with no group held", -EBUSY);
+	return false;
+}
+
 /*
  * A device in no group, one in a group that nobody holds, and, once a
  * third group is held, those two again and a device of the held group
- * with the manager's driver and with a foreign one.
+ * with the manager's driver and with a foreign one; last, once the group
+ * is released, the device in no group again.
  */
 static int isobench_matching(void)
 {
@@ -329,8 +341,10 @@ static int isobench_matching(void)
 		return -ENOMEM;
 	unmanaged = isolation_group_alloc(&isobench_provider);
 	held = isolation_group_alloc(&isobench_provider);
-	if (IS_ERR(unmanaged) || IS_ERR(held))
+	if (IS_ERR(unmanaged) || IS_ERR(held)) {
+		ret = PTR_ERR(IS_ERR(unmanaged) ? unmanaged : held);
 		goto out;
+	}
 	device_lock(devs[1]);
 	ret = isolation_group_add_device(unmanaged, devs[1], "bench");
 	device_unlock(devs[1]);
@@ -343,6 +357,10 @@ static int isobench_matching(void)
 	/* The bus matches whichever driver a device "wants". */
 	to_isobench_device(devs[0])->want = isobench_host_name;
 	to_isobench_device(devs[1])->want = isobench_host_name;
+	if (!isobench_filter_off()) {
+		ret = -EBUSY;
+		goto out;
+	}
 	isobench_match_case("none-nothing-held", &isobench_host_driver, devs[0]);
 	isobench_match_case("unmanaged-nothing-held", &isobench_host_driver,
 			    devs[1]);
@@ -362,6 +380,16 @@ static int isobench_matching(void)
 			    devs[2]);
 	to_isobench_device(devs[2])->want = "isobench-none";
 	ret = isobench_write_manager(held, "\n");
+	if (ret)
+		goto out;
+
+	/* Nothing held any more: the filter is off again. */
+	if (!isobench_filter_off()) {
+		ret = -EBUSY;
+		goto out;
+	}
+	isobench_match_case("none-after-release", &isobench_host_driver,
+			    devs[0]);
 out:
 	if (!IS_ERR_OR_NULL(unmanaged))
 		isolation_group_put(unmanaged);
@@ -539,9 +567,35 @@ static void isobench_memory(struct device **devs, int n, int size)
  */
 static void isobench_printing(struct device **devs, int n)
 {
+	int saved = console_loglevel;
+
 	console_loglevel = CONSOLE_LOGLEVEL_DEFAULT;
 	isobench_add_remove(devs, &n, 1, 1, "log-default");
-	console_loglevel = CONSOLE_LOGLEVEL_QUIET;
+	console_loglevel = saved;
+}
+
+/* The same unbinds and binds by hand, on @n devices in no group. */
+static int isobench_claim_by_hand(struct device **devs, int n, u64 *claim,
+				  u64 *release)
+{
+	u64 t = ktime_get_ns();
+	int i, ret;
+
+	for (i = 0; i < n; i++) {
+		device_release_driver(devs[i]);
+		ret = device_driver_attach(&isobench_mgr_driver, devs[i]);
+		if (ret)
+			return ret;
+	}
+	*claim = (ktime_get_ns() - t) / n;
+	t = ktime_get_ns();
+	for (i = 0; i < n; i++) {
+		device_release_driver(devs[i]);
+		if (device_attach(devs[i]) != 1)
+			return -ENODEV;
+	}
+	*release = (ktime_get_ns() - t) / n;
+	return 0;
 }
 
 /*
@@ -570,8 +624,10 @@ static int isobench_claim(int n)
 				  isobench_host_name))
 		goto del;
 	group = isolation_group_alloc(&isobench_provider);
-	if (IS_ERR(group))
+	if (IS_ERR(group)) {
+		ret = PTR_ERR(group);
 		goto del_plain;
+	}
 	for (i = 0; i < n; i++) {
 		device_lock(devs[i]);
 		ret = isolation_group_add_device(group, devs[i], "bench");
@@ -580,7 +636,13 @@ static int isobench_claim(int n)
 			goto put;
 	}
 
+	/* Each side first in turn. */
 	for (r = 0; r < ISOBENCH_REPS; r++) {
+		if (r % 2) {
+			ret = isobench_claim_by_hand(plain, n, &pc[r], &pr[r]);
+			if (ret)
+				goto put;
+		}
 		t = ktime_get_ns();
 		ret = isobench_write_manager(group, "isobench");
 		ic[r] = (ktime_get_ns() - t) / n;
@@ -591,25 +653,11 @@ static int isobench_claim(int n)
 		ir[r] = (ktime_get_ns() - t) / n;
 		if (ret)
 			goto put;
-
-		t = ktime_get_ns();
-		for (i = 0; i < n; i++) {
-			device_release_driver(plain[i]);
-			ret = device_driver_attach(&isobench_mgr_driver,
-						   plain[i]);
+		if (!(r % 2)) {
+			ret = isobench_claim_by_hand(plain, n, &pc[r], &pr[r]);
 			if (ret)
 				goto put;
 		}
-		pc[r] = (ktime_get_ns() - t) / n;
-		t = ktime_get_ns();
-		for (i = 0; i < n; i++) {
-			device_release_driver(plain[i]);
-			if (device_attach(plain[i]) != 1) {
-				ret = -ENODEV;
-				goto put;
-			}
-		}
-		pr[r] = (ktime_get_ns() - t) / n;
 	}
 	snprintf(what, sizeof(what), "claim %d isolation claim", n);
 	isobench_report(what, ic);
@@ -639,6 +687,7 @@ static int isobench_setup(void)
 	if (!sysfs)
 		return -ENODEV;
 	isobench_sysfs = kern_mount(sysfs);
+	put_filesystem(sysfs);
 	if (IS_ERR(isobench_sysfs))
 		return PTR_ERR(isobench_sysfs);
 	isobench_root = root_device_register("isobench");
@@ -730,12 +779,19 @@ static void isobench_print(void)
 		pr_info("%s\n", line);
 }
 
+/* Only when asked: isolation_bench.run=1 on the kernel's command line. */
+static bool run;
+module_param(run, bool, 0444);
+MODULE_PARM_DESC(run, "run the isolation groups benchmark at boot");
+
 static int __init isobench_init(void)
 {
 	static const int claims[] = { 1, 16, 256, ISOBENCH_CLAIM_MAX };
 	int saved = console_loglevel;
 	int i, ret;
 
+	if (!run)
+		return 0;
 	ret = isobench_setup();
 	if (ret) {
 		pr_err("setup failed: %d\n", ret);

@@ -810,6 +810,30 @@ static void isolation_manager_locks_group_without_drivers(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_EVENT_LOCKED], 1);
 }
 
+/*
+ * Matching reads a hint in the device, not the group: it must follow the
+ * manager as devices join, leave, and the group is taken and let go.
+ */
+static void isolation_match_hint_follows_manager(struct kunit *test)
+{
+	struct device *a = iso_device(test, NULL);
+	struct device *b;
+
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(a->p->isolation_group_held));
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(a->p->isolation_group_held));
+	KUNIT_EXPECT_TRUE(test, static_key_enabled(&isolation_match_filter));
+
+	b = iso_device(test, NULL);
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(b->p->isolation_group_held));
+	isolation_group_remove_device(b);
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(b->p->isolation_group_held));
+
+	isolation_group_clear_manager(ctx->group, &ctx->mgr);
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(a->p->isolation_group_held));
+}
+
 static void isolation_foreign_driver_keeps_group_managed(struct kunit *test)
 {
 	struct device *dev = iso_device(test, "isokunit-host");
@@ -2221,6 +2245,7 @@ static struct kunit_case isolation_test_cases[] = {
 	/* the state machine */
 	KUNIT_CASE(isolation_new_group_is_unmanaged),
 	KUNIT_CASE(isolation_manager_locks_group_without_drivers),
+	KUNIT_CASE(isolation_match_hint_follows_manager),
 	KUNIT_CASE(isolation_foreign_driver_keeps_group_managed),
 	KUNIT_CASE(isolation_last_foreign_unbind_locks_group),
 	KUNIT_CASE(isolation_manager_and_compatible_drivers_lock),
