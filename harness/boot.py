@@ -106,6 +106,9 @@ LOCKED_DRIVERS = {"-", "vfio-pci", "virtio-vfio-pci", "pcieport", "shpchp", "pci
 
 BOOT_TIMEOUT = int(os.environ.get("ISOLATION_BOOT_TIMEOUT", 180))
 STEP_TIMEOUT = 60
+# A guest command on the debug kernel (KASAN, kmemleak, delayed kobject
+# releases) takes several times longer; fault injection runs thousands.
+DEBUG_STEP_TIMEOUT = 600
 
 # {<id>} in a step or a log expectation; ${var} is the guest shell's own.
 ADDRESS = re.compile(r"(?<!\$)\{([\w.-]+)\}")
@@ -657,7 +660,8 @@ def run_scenario(kernel, initrd, sc, show=False, debug=False):
                 failures += wait_device(guest, step)
             elif step.kind == "guest":
                 command = guest.expand(step.arg, step.line)
-                status, _ = guest.run(command)
+                status, _ = guest.run(command, timeout=DEBUG_STEP_TIMEOUT if debug
+                                      else STEP_TIMEOUT)
                 if status:
                     failures.append(f"line {step.line}: guest command '{command}' "
                                     f"exited {status}")

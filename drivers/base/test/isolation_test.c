@@ -2117,6 +2117,17 @@ static void isolation_fault_add_driver_test(struct kunit *test)
 			break;
 		}
 		points++;
+		if (!ret) {
+			/*
+			 * Absorbed where it hit (kmemleak's own records fall
+			 * back to a pool, a uevent may be lost): the driver
+			 * was added.  Take it back for the next point.
+			 */
+			KUNIT_EXPECT_TRUE(test,
+					  isolation_manager_owns(&ctx->other, drv));
+			isolation_manager_remove_driver(&ctx->other, drv);
+			continue;
+		}
 		KUNIT_EXPECT_EQ(test, -ENOMEM, ret);
 		KUNIT_EXPECT_FALSE(test, isolation_manager_owns(&ctx->other, drv));
 	}
