@@ -1786,8 +1786,8 @@ static int isolation_group_release(struct isolation_group *group,
 		 * Unbinding the manager's drivers would wait for the user to
 		 * let go of the devices, with the group busy meanwhile.
 		 */
-		pr_info("group %d: not released: a user of %s has its devices\n",
-			group->id, mgr->name);
+		pr_info_ratelimited("group %d: not released: a user of %s has its devices\n",
+				    group->id, mgr->name);
 		ret = -EBUSY;
 	}
 	mutex_unlock(&group->mutex);

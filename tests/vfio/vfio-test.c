@@ -534,8 +534,8 @@ static int faults(const char *file, const char *name)
 		fail("/proc/thread-self/fail-nth: %s", strerror(errno));
 	claim = fault_points(file, name, "\n", nth_fd);
 	release = fault_points(file, "\n", name, nth_fd);
-	printf("faults: %u points in a claim, %u in a release, each refused or absorbed, nothing changed\n",
-	       claim, release);
+	printf("faults: %u points in a claim, %u in a release, "
+	       "each refused or absorbed, nothing changed\n", claim, release);
 	return 0;
 }
 
