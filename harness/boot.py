@@ -38,6 +38,10 @@ Scenario lines:
     check                             report, and compare with the
                                       expectations given since the last check
 
+In guest lines, {text:<object>} stands for "START END", the addresses of the
+object's .text in the booted kernel (e.g. {text:drivers/base/isolation.o};
+the scenario must boot with nokaslr).
+
 In monitor, guest and log lines, {<id>} stands for the guest PCI address of
 the device with that QEMU id, e.g. "guest: vfio-test container {rng}".  The
 guest has busybox and vfio-test (tests/vfio/vfio-test.c).
@@ -51,6 +55,7 @@ the kernel log so far must be free of warnings and oopses, and no isolation
 group may be finer than the kernel's own iommu groups.
 """
 
+import dataclasses
 import json
 import os
 import queue
@@ -109,9 +114,15 @@ STEP_TIMEOUT = 60
 # A guest command on the debug kernel (KASAN, kmemleak, delayed kobject
 # releases) takes several times longer; fault injection runs thousands.
 DEBUG_STEP_TIMEOUT = 600
+# The debug kernel logs every delayed kobject release: a default-sized log
+# buffer would lose an early report before the next check reads it.
+DEBUG_CMDLINE = "log_buf_len=16M"
 
 # {<id>} in a step or a log expectation; ${var} is the guest shell's own.
 ADDRESS = re.compile(r"(?<!\$)\{([\w.-]+)\}")
+# {text:<object>} in a guest step: where the object's .text lies in the
+# booted kernel, "START END"; the scenario boots with nokaslr.
+TEXT = re.compile(r"\{text:([\w/.-]+\.o)\}")
 
 
 # --- the initramfs ----------------------------------------------------------
@@ -641,6 +652,23 @@ def kmemleak_check(guest):
             + "\n    ".join(ours[0].splitlines()[:20])] if ours else []
 
 
+def object_text(build, obj):
+    """'START END' of the .text of @obj (a path in the kernel build @build)
+    as vmlinux links it: a global function of the object places it."""
+    out = subprocess.run(["objdump", "-h", "-t", str(build / obj)], check=True,
+                         capture_output=True, text=True).stdout
+    size = next(int(w[2], 16) for w in map(str.split, out.splitlines())
+                if len(w) > 2 and w[1] == ".text")
+    name, offset = next((w[-1], int(w[0], 16)) for w in map(str.split, out.splitlines())
+                        if len(w) == 6 and w[1:4] == ["g", "F", ".text"])
+    for line in (build / "System.map").read_text().splitlines():
+        addr, kind, sym = line.split()[:3]
+        if sym == name and kind == "T":
+            start = int(addr, 16) - offset
+            return f"{start:#x} {start + size:#x}"
+    raise Failure(f"{obj}: {name} is not in System.map")
+
+
 def run_scenario(kernel, initrd, sc, show=False, debug=False):
     """Boot @sc and run its steps; on the debug kernel, ask kmemleak at the
     end.  Return a list of failures (empty: passed)."""
@@ -651,6 +679,8 @@ def run_scenario(kernel, initrd, sc, show=False, debug=False):
     failures = []
     guest = None
     start = time.time()
+    if debug:
+        sc = dataclasses.replace(sc, cmdline=f"{sc.cmdline} {DEBUG_CMDLINE}")
     try:
         guest = Guest(kernel, initrd, sc, logfile)
         for step in sc.steps:
@@ -659,7 +689,8 @@ def run_scenario(kernel, initrd, sc, show=False, debug=False):
             elif step.kind in ("wait", "gone"):
                 failures += wait_device(guest, step)
             elif step.kind == "guest":
-                command = guest.expand(step.arg, step.line)
+                command = TEXT.sub(lambda m: object_text(Path(kernel).parents[3], m.group(1)),
+                                   guest.expand(step.arg, step.line))
                 status, _ = guest.run(command, timeout=DEBUG_STEP_TIMEOUT if debug
                                       else STEP_TIMEOUT)
                 if status:

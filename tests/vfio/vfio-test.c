@@ -48,7 +48,7 @@
  * (/proc/thread-self/fail-nth, failslab) until each runs clean: every
  * failure must fail the write, or be absorbed by a write that succeeds,
  * and a failed write must leave the group's manager and state as they
- * were.  Says how many points it injected.
+ * were.  Says how many points it injected, and fails if none was met.
  *
  * Exits 0 if everything went as expected, 1 otherwise, and says why.
  */
@@ -534,6 +534,10 @@ static int faults(const char *file, const char *name)
 		fail("/proc/thread-self/fail-nth: %s", strerror(errno));
 	claim = fault_points(file, name, "\n", nth_fd);
 	release = fault_points(file, "\n", name, nth_fd);
+	/* None met: the failslab filter misses the code under test. */
+	if (!claim || !release)
+		fail("no allocation failed in a claim (%u) or a release (%u)",
+		     claim, release);
 	printf("faults: %u points in a claim, %u in a release, "
 	       "each refused or absorbed, nothing changed\n", claim, release);
 	return 0;
