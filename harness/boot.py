@@ -44,7 +44,8 @@ the scenario must boot with nokaslr).
 
 In monitor, guest and log lines, {<id>} stands for the guest PCI address of
 the device with that QEMU id, e.g. "guest: vfio-test container {rng}".  The
-guest has busybox and vfio-test (tests/vfio/vfio-test.c).
+guest has busybox, vfio-test (tests/vfio/vfio-test.c) and the isolation
+tool (tools/isolation), which every check compares with sysfs.
 
 A line that starts with "[<iommu>,...]" counts only in the boots on those
 IOMMUs, e.g. "[virtio] expect iommu: br" where virtio-iommu's iommu groups
@@ -449,6 +450,9 @@ class Report:
     ids: dict            # bdf -> QEMU id
     reasons: dict = field(default_factory=dict)    # device -> reason
     blockers: dict = field(default_factory=dict)   # group id -> [(device, driver)]
+    tool_json: str = None                          # isolation list --json
+    tool_list: list = field(default_factory=list)  # isolation list
+    tool_tree: list = field(default_factory=list)  # isolation tree
 
     def name(self, dev):
         return self.ids.get(dev, dev)
@@ -481,7 +485,58 @@ def parse_report(lines, ids):
             r.blockers.setdefault(w[1], []).append((w[2], w[3] if len(w) > 3 else "?"))
         elif w[0] == "isolation-core":
             r.core = w[1] == "yes"
+        elif w[0] == "tool-json":
+            r.tool_json = line[len("tool-json "):]
+        elif w[0] in ("tool-list", "tool-tree"):
+            getattr(r, w[0].replace("-", "_")).append(line[len("tool-list "):])
     return r
+
+
+def check_tool(r):
+    """tools/isolation must show what sysfs says: its JSON, parsed, and its
+    table, group by group and device by device."""
+    if not r.core:
+        return []
+    try:
+        groups = {str(g["id"]): g for g in json.loads(r.tool_json or "")["groups"]}
+    except (ValueError, KeyError, TypeError) as e:
+        return [f"isolation list --json: not the documented JSON ({e}): {r.tool_json!r:.200}"]
+    errors = []
+    if set(groups) != set(r.isolation):
+        errors.append(f"isolation list --json: groups {sorted(groups, key=int)}, "
+                      f"sysfs has {sorted(r.isolation, key=int)}")
+    for g in set(groups) & set(r.isolation):
+        j, a = groups[g], r.attrs.get(g, {})
+        have = {d["address"]: d for d in j["devices"]}
+        want = {"provider": j["provider"] or "", "manager": j["manager"] or "",
+                "state": j["state"]}
+        for k, v in want.items():
+            if v != a.get(k, ""):
+                errors.append(f"isolation list --json: group {g} {k} {v!r}, sysfs {a.get(k)!r}")
+        if sorted(have) != sorted(r.isolation[g]):
+            errors.append(f"isolation list --json: group {g} has {sorted(have)}, "
+                          f"sysfs {sorted(r.isolation[g])}")
+        for d, dev in have.items():
+            if d in r.pci and (dev["driver"] or "-") != r.pci[d][1]:
+                errors.append(f"isolation list --json: {d} on {dev['driver']}, "
+                              f"sysfs {r.pci[d][1]}")
+            if dev["reason"] != r.reasons.get(d):
+                errors.append(f"isolation list --json: {d} is there because "
+                              f"{dev['reason']!r}, sysfs {r.reasons.get(d)!r}")
+        blockers = sorted((b["device"], b["driver"]) for b in j["blockers"])
+        if blockers != sorted(r.blockers.get(g, [])):
+            errors.append(f"isolation list --json: group {g} blocked by {blockers}, "
+                          f"sysfs {sorted(r.blockers.get(g, []))}")
+        # The table: a line for the group with its state, one for each member.
+        if not any(l.split()[:1] == [g] and a.get("state") in l.split() for l in r.tool_list):
+            errors.append(f"isolation list: no line for group {g} ({a.get('state')})")
+        for d in r.isolation[g]:
+            if not any(d in l.split() for l in r.tool_list):
+                errors.append(f"isolation list: no line for {d} of group {g}")
+    for d in r.pci:
+        if not any(d.split(":", 1)[1] in l for l in r.tool_tree):
+            errors.append(f"isolation tree: {d} is not drawn")
+    return errors
 
 
 def check_report(r, expect, named):
@@ -594,11 +649,6 @@ def check_absent(r, expect, known):
 
 
 def format_report(r):
-    def dev(d):
-        ident = r.ids.get(d)
-        drv = r.pci.get(d, ("", "-"))[1]
-        return f"{d}" + (f" ({ident})" if ident else "") + f" [{drv}]"
-
     out = ["isolation groups:"]
     if not r.isolation:
         out.append("  (none)")
@@ -606,14 +656,33 @@ def format_report(r):
         a = r.attrs.get(g, {})
         out.append(f"  {g:>4}  provider={a.get('provider') or '-'}  "
                    f"manager={a.get('manager') or '-'}  state={a.get('state', '-')}")
-        out += [f"        {dev(d):<34} {r.reasons.get(d, '')}" for d in r.isolation[g]]
+        out += [f"        {format_device(r, d):<34} {r.reasons.get(d, '')}"
+                for d in r.isolation[g]]
         out += [f"        blocks locking: {d} on {drv}" for d, drv in r.blockers.get(g, [])
                 if a.get("manager")]
-    out.append("kernel iommu groups:")
+    return "\n".join(out + [format_iommu_groups(r)])
+
+
+def format_device(r, d):
+    ident = r.ids.get(d)
+    return f"{d}" + (f" ({ident})" if ident else "") + f" [{r.pci.get(d, ('', '-'))[1]}]"
+
+
+def format_iommu_groups(r):
+    out = ["kernel iommu groups:"]
     if not r.iommu:
         out.append("  (none)")
     for g in sorted(r.iommu, key=int):
-        out.append(f"  {g:>4}  " + ", ".join(dev(d) for d in r.iommu[g]))
+        out.append(f"  {g:>4}  " + ", ".join(format_device(r, d) for d in r.iommu[g]))
+    return "\n".join(out)
+
+
+def format_shown(r):
+    """What ./iso run shows: the machine through tools/isolation, the QEMU
+    ids of its devices and the kernel's own iommu groups."""
+    out = ["$ isolation list"] + r.tool_list + ["", "$ isolation tree"] + r.tool_tree
+    out += ["", "QEMU ids: " + (", ".join(f"{i}={d}" for d, i in sorted(r.ids.items()))
+                               or "(none)"), format_iommu_groups(r)]
     return "\n".join(out)
 
 
@@ -749,8 +818,10 @@ def boot_scenario(kernel, initrd, sc, logfile, show, debug):
                 new_log = guest.dmesg[guest.dmesg_checked:]
                 guest.dmesg_checked = len(guest.dmesg)
                 if show:
-                    print(format_report(report), flush=True)
+                    print(format_shown(report) if report.core else format_report(report),
+                          flush=True)
                 errors = check_report(report, step.expect, named)
+                errors += check_tool(report)
                 errors += check_absent(report, step.expect, guest.known)
                 errors += check_log(new_log, step.expect, guest.expand)
                 if errors and not show:

@@ -98,7 +98,8 @@ def kernel_doc(work):
 
 def sparse(work, build):
     """sparse (make C=2) and W=1 on the series' new C files in the boot kernel."""
-    objs = [p[:-2] + ".o" for p in new_sources(".c")]
+    # tools/ is userspace, built by its own Makefile (tests/tool/run).
+    objs = [p[:-2] + ".o" for p in new_sources(".c") if not p.startswith("tools/")]
     r = subprocess.run(kbuild.make_args(work, build) + ["C=2", "CHECK=sparse", "W=1"] + objs,
                        capture_output=True, text=True,
                        env=dict(os.environ, **kbuild.ccache_env()))
@@ -117,6 +118,19 @@ def without_isolation(work):
                             targets=SERIES_DIRS)
     except Failure as e:
         return [f"build without CONFIG_ISOLATION: {e}"]
+    return []
+
+
+def tool_test(work):
+    """tests/tool/run: the tool of the series, built in @work, against fake
+    sysfs trees (the boot scenarios run it on real ones)."""
+    r = subprocess.run([sys.executable, str(REPO / "tests/tool/run"), "--source", str(work)],
+                       capture_output=True, text=True)
+    last = (r.stdout.strip().splitlines() or ["no output"])[-1]
+    log(f"tools/isolation: {last}")
+    if r.returncode:
+        bad = [l for l in r.stdout.splitlines() if not l.startswith("ok ")]
+        return ["tests/tool/run:\n    " + "\n    ".join(bad + r.stderr.splitlines())]
     return []
 
 
@@ -216,6 +230,7 @@ def cmd_test(args):
     kernel = boot_kernel(work, args.debug)
     step("sparse and W=1", sparse(work, kernel.parents[3]))
     step("build without CONFIG_ISOLATION", without_isolation(work))
+    step("tools/isolation", tool_test(work))
 
     initrd = initramfs(work, kernel)
     boots = []

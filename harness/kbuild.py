@@ -95,11 +95,13 @@ def install_modules(tree, build):
     return root
 
 
-GUEST_PROGRAMS = ["tests/vfio/vfio-test.c"]
+# The guest's programs: our test program, and the series' tool as the
+# kernel tree builds it (against tools/include).
+GUEST_PROGRAMS = ["tests/vfio/vfio-test.c", "tools/isolation/isolation.c"]
 
 
 def guest_programs(tree, build):
-    """The guest's test programs, static, against the uapi headers of @build.
+    """The guest's programs, static, against the uapi headers of @build.
 
     The kernel's own headers, because the VFIO and iommufd ioctls are newer
     than the build machine's."""
@@ -110,9 +112,10 @@ def guest_programs(tree, build):
     programs = []
     for src in GUEST_PROGRAMS:
         exe = out / Path(src).stem
+        flags = ["-I", Path(tree) / "tools/include", Path(tree) / src] \
+            if src.startswith("tools/") else [REPO / src]
         run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror",
-             "-isystem", Path(build) / "usr" / "include", "-o", exe, REPO / src],
-            quiet=True)
+             "-isystem", Path(build) / "usr" / "include", "-o", exe] + flags, quiet=True)
         programs.append(exe)
     return programs
 
