@@ -331,6 +331,21 @@ def series_hash():
     return h.hexdigest()
 
 
+def git_identity():
+    """git -c options naming the author of the exported commits: none if
+    git knows the user, else the author of this repository's last commit,
+    so that a machine without a git identity can export."""
+    if subprocess.run(["git", "var", "GIT_COMMITTER_IDENT"], cwd=REPO,
+                      capture_output=True).returncode == 0:
+        return []
+    who = subprocess.run(["git", "log", "-1", "--format=%an%n%ae"], cwd=REPO,
+                         capture_output=True, text=True).stdout.split("\n")
+    if len(who) < 2 or not who[0]:
+        raise Failure("git knows no identity to sign the patches with: "
+                      "git config --global user.name ...; git config --global user.email ...")
+    return ["-c", f"user.name={who[0]}", "-c", f"user.email={who[1]}"]
+
+
 def export(out):
     """Turn the series into a git format-patch series against the base.
 
@@ -352,6 +367,7 @@ def export(out):
                    "commit", "-q", "-m", f"Linux {b.version}"])
         run(git + ["tag", "-f", "base"])
         stamp.write_text(b.version)
+    ident = git_identity()
     run(git + ["checkout", "-q", "-f", "--detach", "base"])
     run(git + ["clean", "-q", "-fdx"])
     for c in changes:
@@ -365,7 +381,7 @@ def export(out):
             (repo / p).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(REPO / p, repo / p)
             run(git + ["add", "-f", p])
-        run(git + ["commit", "-q", "-s", "-F", "-"], input=c.message())
+        run(git + ident + ["commit", "-q", "-s", "-F", "-"], input=c.message())
     out = Path(out).resolve()
     shutil.rmtree(out, ignore_errors=True)
     run(git + ["format-patch", "-q", "--cover-letter", "-o", str(out), "base..HEAD"])

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <linux/compiler.h>		/* tools/include: __printf, __noreturn */
@@ -342,16 +343,17 @@ static bool read_hex(const char *dir, const char *name, unsigned int *val)
 {
 	char *s = read_attr(dir, name), *end;
 	unsigned long v;
+	bool ok;
 
 	if (!s)
 		return false;
 	errno = 0;
 	v = strtoul(s, &end, 16);
+	ok = !errno && end != s && v <= 0xffffff;
 	free(s);
-	if (errno || end == s || v > 0xffffff)
-		return false;
-	*val = v;
-	return true;
+	if (ok)
+		*val = v;
+	return ok;
 }
 
 /* The last component of where the link @dir/@name points, or NULL. */
@@ -544,6 +546,8 @@ static void group_read_devices(struct group *g, const char *dir)
 	struct dirent *de;
 	char *link, *real;
 
+	if (!d && errno != ENOENT)
+		fail(RC_REFUSED, "cannot read %s: %s", ddir, strerror(errno));
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -605,10 +609,17 @@ static void group_read_blockers(struct group *g, const char *dir)
 	free(path);
 }
 
+/*
+ * A group's attribute, "" if the file is gone with its group.  Any other
+ * error ends the command: a wrong answer is worse than none.
+ */
 static char *attr_or_empty(const char *dir, const char *name)
 {
 	char *s = read_attr(dir, name);
 
+	if (!s && errno != ENOENT)
+		fail(RC_REFUSED, "cannot read %s/%s: %s", dir, name,
+		     strerror(errno));
 	return s ? s : xstrdup("");
 }
 
@@ -626,6 +637,11 @@ static bool group_read(struct group *g, int id)
 	g->provider = attr_or_empty(dir, "provider");
 	g->manager = attr_or_empty(dir, "manager");
 	g->state = attr_or_empty(dir, "state");
+	if (!*g->state) {		/* gone meanwhile */
+		group_free(g);
+		free(dir);
+		return false;
+	}
 	group_read_devices(g, dir);
 	group_read_reasons(g, dir);
 	group_read_blockers(g, dir);
@@ -1257,6 +1273,8 @@ static void tree_read(struct tree *t, struct groups *gs)
 	size_t i, j;
 
 	memset(t, 0, sizeof(*t));
+	if (!d && errno != ENOENT)
+		fail(RC_REFUSED, "cannot read %s: %s", dir, strerror(errno));
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -1608,7 +1626,7 @@ static int why_no_group(const char *addr)
 			  "%s is in no isolation group: no IOMMU places it, so nothing isolates it from the rest of the machine, and VFIO will not hand it to a VM. The IOMMU may be off, or missing.",
 			  addr);
 		print_wrapped(sb.s);
-		printf("Boot with intel_iommu=on (or amd_iommu=on) on the kernel command line\n");
+		printf("Run: turn the IOMMU on (firmware, and e.g. intel_iommu=on)\n");
 	}
 	free(sb.s);
 	free(real);
@@ -1620,11 +1638,15 @@ static int why_no_group(const char *addr)
 /* The VFIO device file of a device bound to vfio-pci, if it has one. */
 static char *vfio_cdev(const struct dev *d)
 {
-	char *dir = xasprintf("%s/vfio-dev", d->path ? d->path : "");
-	DIR *dd = opendir(dir);
 	struct dirent *de;
 	char *name = NULL;
+	char *dir;
+	DIR *dd;
 
+	if (!d->path)		/* gone meanwhile */
+		return NULL;
+	dir = xasprintf("%s/vfio-dev", d->path);
+	dd = opendir(dir);
 	while (dd && (de = readdir(dd)))
 		if (!strncmp(de->d_name, "vfio", 4) && !name)
 			name = xasprintf("/dev/vfio/devices/%s", de->d_name);
@@ -1638,9 +1660,12 @@ static char *vfio_cdev(const struct dev *d)
 static int why_locked(struct sbuf *sb, const struct group *g,
 		      const struct dev *d, char **cmd)
 {
+	struct utsname uts;
 	char *cdev;
 
-	if (d->driver && strstr(d->driver, VFIO)) {
+	/* vfio-pci, and the vfio-pci-core drivers, named <vendor>_vfio_pci. */
+	if (d->driver &&
+	    (strstr(d->driver, "vfio-pci") || strstr(d->driver, "vfio_pci"))) {
 		sb_printf(sb,
 			  " The group is locked by vfio: nothing stands in the way, the device is ready for a VM.");
 		if (d->iommu_group >= 0)
@@ -1650,8 +1675,9 @@ static int why_locked(struct sbuf *sb, const struct group *g,
 		if (cdev)
 			sb_printf(sb, " Its VFIO device is %s.", cdev);
 		free(cdev);
-		*cmd = xasprintf("qemu-system-x86_64 <your VM options> -device vfio-pci,host=%s",
-				 d->name);
+		/* QEMU's binary for this machine: qemu-system-x86_64, ... */
+		*cmd = xasprintf("qemu-system-%s <your VM options> -device vfio-pci,host=%s",
+				 uname(&uts) ? "<arch>" : uts.machine, d->name);
 		return RC_OK;
 	}
 	if (!d->driver) {
@@ -1767,12 +1793,14 @@ static int cmd_why(char **args, bool json)
 /* ---- claim, release ---- */
 
 /*
- * Test hook: ISOLATION_TEST_ERRNO=<name or number> makes the write to the
+ * Test hook, in a build with -DISOLATION_TEST_HOOKS only (tests/tool/run
+ * makes one): ISOLATION_TEST_ERRNO=<errno name> makes the write to the
  * manager file fail with that errno, and nothing is written.  A fake sysfs
  * tree of plain files cannot refuse a write the way the kernel does (EBUSY,
- * ENODEV, EPERM for root), and tests/tool/run must see what the user is
- * told then.  Unset, as it is outside the tests, it does nothing.
+ * ENODEV, EPERM for root), and the test must see what the user is told
+ * then.
  */
+#ifdef ISOLATION_TEST_HOOKS
 static int test_errno(void)
 {
 	static const struct {
@@ -1791,24 +1819,26 @@ static int test_errno(void)
 	for (i = 0; i < ARRAY_SIZE(names); i++)
 		if (!strcmp(s, names[i].name))
 			return names[i].err;
-	return all_digits(s) ? atoi(s) : EIO;
+	fail(RC_USAGE, "ISOLATION_TEST_ERRNO=%s: not an errno the test hook knows",
+	     s);
 }
-
-/* Write @text to group @id's manager file in one write(); 0 or errno. */
-static int write_manager(int id, const char *text)
+#else
+static int test_errno(void)
 {
-	char *path = sys_path("kernel/isolation_groups/%d/manager", id);
+	return 0;
+}
+#endif
+
+/* Write @text to the manager file @path in one write(); 0 or errno. */
+static int write_manager(const char *path, const char *text)
+{
 	size_t len = strlen(text);
 	ssize_t n;
 	int fd, err = test_errno();
 
-	if (err) {
-		free(path);
+	if (err)
 		return err;
-	}
-	/* O_TRUNC is harmless on sysfs, and right on a test's plain file. */
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	free(path);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno;
 	n = write(fd, text, len);
@@ -1877,7 +1907,7 @@ static int write_error(int err, int id, const char *mgr)
 	case ENODEV:
 		if (mgr)
 			fail(RC_REFUSED,
-			     "%s: no manager named %s is registered: load its module (for vfio: modprobe vfio-pci), or check the name",
+			     "%s: no manager named %s is registered, and the kernel could not load one (for vfio: is CONFIG_VFIO set and vfio.ko installed?)",
 			     what, mgr);
 		fail(RC_REFUSED, "%s: the group went away", what);
 	case EINVAL:
@@ -1928,16 +1958,26 @@ static bool valid_manager(const char *s)
 
 static int claim_or_release(const char *target, const char *mgr)
 {
+	char addr[ADDR_MAX], *path, *text;
 	struct groups gs;
-	char *text;
 	int id, err;
 
 	load_groups(&gs);
 	id = lookup_group(&gs, target)->id;
 	groups_free(&gs);
+	/*
+	 * A device's group through its link, which the kernel follows at
+	 * open: if the group went and its number was given to another one
+	 * since the lookup, the write still reaches the device's group.
+	 */
+	if (parse_id(target) < 0 && parse_pci_addr(target, true, addr))
+		path = sys_path("bus/pci/devices/%s/isolation_group/manager", addr);
+	else
+		path = sys_path("kernel/isolation_groups/%d/manager", id);
 	text = xasprintf("%s\n", mgr ? mgr : "");
-	err = write_manager(id, text);
+	err = write_manager(path, text);
 	free(text);
+	free(path);
 	if (err)
 		return write_error(err, id, mgr);
 	say_state(id);
@@ -2135,6 +2175,7 @@ int main(int argc, char **argv)
 	const struct command *c;
 	static char rootbuf[PATH_MAX];
 	size_t len;
+	int rc;
 
 	if (root && *root) {
 		/* "/sys/" and "/sys" alike; "/" leaves an empty prefix. */
@@ -2163,5 +2204,9 @@ int main(int argc, char **argv)
 	if (!c)
 		fail(RC_USAGE, "unknown command '%s' (isolation --help lists them)",
 		     argv[1]);
-	return run_command(c, argc - 2, argv + 2);
+	rc = run_command(c, argc - 2, argv + 2);
+	/* Scripts read the output: a short write must not exit 0. */
+	if (fflush(stdout) || ferror(stdout))
+		fail(RC_REFUSED, "cannot write the output: %s", strerror(errno));
+	return rc;
 }
