@@ -31,6 +31,8 @@ Scenario lines:
     expect manager: <id> <name|->     the manager of the device's isolation group
     expect log: <word> ...            a line of the kernel's log since the last
                                       check holds these words, in this order
+    expect nolog: <word> ...          no line of the kernel's log since the last
+                                      check (since boot, at the first) holds them
     monitor: <HMP command>            e.g. device_add, through QMP
     wait: <id>                        until the guest sees the device
     gone: <id>                        until the guest no longer sees it
@@ -264,7 +266,8 @@ def parse_scenario(path, extra_qemu=(), iommu=None):
             sc.steps.append(Step(key, rest, line=n))
         elif key in ("expect iommu", "expect isolation", "expect driver", "expect reason",
                      "expect state", "expect ungrouped", "expect absent",
-                     "expect blockers", "expect manager", "expect log"):
+                     "expect blockers", "expect manager", "expect log",
+                     "expect nolog"):
             words = rest.split()
             if not words:
                 raise Failure(f"{where}: '{key}' names no device")
@@ -277,7 +280,7 @@ def parse_scenario(path, extra_qemu=(), iommu=None):
     known = set(sc.ids())
     for s in sc.steps:
         for kind, words, n in s.expect:
-            if kind == "log":
+            if kind in ("log", "nolog"):
                 names = ADDRESS.findall(" ".join(words))
             elif kind in ("iommu", "isolation", "ungrouped", "absent", "blockers"):
                 names = words
@@ -621,16 +624,21 @@ def check_report(r, expect, named):
 
 
 def check_log(lines, expect, expand):
-    """Each "expect log" must match a line of @lines, the log since the last check."""
+    """Each "expect log" must match a line of @lines, the log since the last
+    check, and no "expect nolog" may."""
     errors = []
     for kind, words, n in expect:
-        if kind != "log":
+        if kind not in ("log", "nolog"):
             continue
         words = expand(" ".join(words), n).split()
         pattern = re.compile(".*".join(re.escape(w) for w in words))
-        if not any(pattern.search(line) for line in lines):
+        found = [line for line in lines if pattern.search(line)]
+        if kind == "log" and not found:
             errors.append(f"expected a kernel log line since the last check with "
                           f"'{' '.join(words)}', found none")
+        elif kind == "nolog" and found:
+            errors.append(f"expected no kernel log line since the last check with "
+                          f"'{' '.join(words)}', found: {found[0].strip()}")
     return errors
 
 

@@ -18,6 +18,14 @@
  * go, and where the manager or its drivers change, each time through
  * isolation_member_set_driver(), so asking for the state costs no walk.
  *
+ * A reservation names a device and a manager.  A group with a member that
+ * a reservation names is reserved (group->reserved): the manager holds it
+ * with a claim's hold from the moment the device joins, or, while that
+ * manager is not registered, the group waits for it on
+ * isolation_waiting_groups, in state "reserved", where only compatible
+ * drivers bind.  A manager that registers takes the groups waiting for it;
+ * one that goes leaves its reserved groups waiting again.
+ *
  * Locking, from the outside in:
  *
  *   isolation_manager_lock > device_lock(dev) > group->mutex > isolation_lock
@@ -29,13 +37,14 @@
  * the device lock and then the group's mutex held, so whoever holds either
  * reads a stable value; others use isolation_group_get_from_dev().
  * isolation_lock protects the registries: the providers and their groups,
- * the managers and their groups and drivers; nothing is taken under it.
+ * the managers and their groups and drivers, the reservations and the
+ * groups waiting for their manager; nothing is taken under it.
  * The managers and their drivers are also read under RCU, so that matching
  * takes no lock.  Matching first reads two hints that need no lock either:
- * the static key isolation_match_filter, on while any group has a manager,
- * and dev->p->isolation_group_held, which isolation_member_set_driver()
- * keeps equal to "the device's group has a manager"; a device in an
- * unmanaged group is then matched as one in no group.  No lock of this
+ * the static key isolation_match_filter, on while any group has a manager
+ * or is reserved (group->filtering), and dev->p->isolation_group_held,
+ * which isolation_member_set_driver() keeps equal to group->filtering; a
+ * device in an unmanaged group is then matched as one in no group.  No lock of this
  * file is held while calling into the driver core to bind or unbind:
  * claims and releases mark the group busy instead.
  *
@@ -67,6 +76,7 @@
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/pci.h>
 #include <linux/rculist.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
@@ -74,6 +84,9 @@
 #include <linux/sysfs.h>
 
 #include "base.h"
+
+/* The longest manager name that a write to the "manager" file accepts. */
+#define ISOLATION_MANAGER_NAME_MAX	32
 
 struct isolation_group {
 	struct kobject kobj;
@@ -93,6 +106,9 @@ struct isolation_group {
 	unsigned int owner_cnt;
 	bool busy;			/* a claim or release is running */
 	bool incomplete;		/* a device that belongs in it is not */
+	bool reserved;			/* a reservation names a member */
+	char reserved_for[ISOLATION_MANAGER_NAME_MAX + 1];
+	bool filtering;			/* counted in isolation_match_filter */
 	/* The last refusal logged, so that a repeated one is not. */
 	const struct device *refused_dev;
 	const struct device_driver *refused_drv;
@@ -100,6 +116,7 @@ struct isolation_group {
 	/* isolation_lock */
 	struct isolation_provider *provider;	/* NULL once unregistered */
 	struct list_head provider_node;
+	/* On its manager's groups, on isolation_waiting_groups, or alone. */
 	struct list_head manager_node;
 };
 
@@ -120,30 +137,41 @@ struct isolation_manager_driver {
 	struct rcu_head rcu;
 };
 
+/* A device, by its bus and name, whose group is held for a manager. */
+struct isolation_reservation {
+	struct list_head node;
+	const struct bus_type *bus;
+	char *name;
+	char manager[ISOLATION_MANAGER_NAME_MAX + 1];
+	bool boot;			/* from the kernel command line */
+	bool found;			/* a device it names has been placed */
+};
+
 #define ISOLATION_GROUP_LINK	"isolation_group"
 
 /* A bound on renames when two members share a name (different buses). */
 #define ISOLATION_MAX_LINK_RETRIES	64
 
-/* The longest manager name that a write to the "manager" file accepts. */
-#define ISOLATION_MANAGER_NAME_MAX	32
-
 static DEFINE_MUTEX(isolation_manager_lock);
 static DEFINE_MUTEX(isolation_lock);
 static LIST_HEAD(isolation_providers);
 static LIST_HEAD(isolation_managers);
+static LIST_HEAD(isolation_reservations);
+static LIST_HEAD(isolation_waiting_groups);
 static struct kset *isolation_groups_kset;
 static DEFINE_IDA(isolation_group_ida);
 
 /*
- * On while a group has a manager, of which it keeps the count: otherwise
- * driver_match_device() skips the isolation filter altogether.
+ * On while a group has a manager or is reserved, of which it keeps the
+ * count: otherwise driver_match_device() skips the isolation filter
+ * altogether.
  */
 DEFINE_STATIC_KEY_FALSE(isolation_match_filter);
 EXPORT_SYMBOL_IF_KUNIT(isolation_match_filter);
 
 static const char * const isolation_state_names[] = {
 	[ISOLATION_GROUP_UNMANAGED] = "unmanaged",
+	[ISOLATION_GROUP_RESERVED] = "reserved",
 	[ISOLATION_GROUP_MANAGED] = "managed",
 	[ISOLATION_GROUP_LOCKED] = "locked",
 };
@@ -198,13 +226,28 @@ static bool isolation_driver_foreign(struct isolation_manager *mgr,
 	       !isolation_manager_owns(mgr, drv);
 }
 
+/*
+ * Whether a device bound to @drv is refused in a group, or keeps it from
+ * locking: one with manager @mgr, or, with @mgr NULL, one @reserved for a
+ * manager that has not registered, where only compatible drivers bind.
+ */
+static bool isolation_driver_refused(struct isolation_manager *mgr,
+				     bool reserved,
+				     const struct device_driver *drv)
+{
+	if (mgr)
+		return isolation_driver_foreign(mgr, drv);
+	return reserved && drv && !drv->isolation_compatible;
+}
+
 static enum isolation_group_state
 __isolation_group_state(struct isolation_group *group)
 {
 	lockdep_assert_held(&group->mutex);
 
 	if (!group->manager)
-		return ISOLATION_GROUP_UNMANAGED;
+		return group->reserved ? ISOLATION_GROUP_RESERVED :
+					 ISOLATION_GROUP_UNMANAGED;
 	if (group->foreign || group->incomplete)
 		return ISOLATION_GROUP_MANAGED;
 	return ISOLATION_GROUP_LOCKED;
@@ -263,10 +306,12 @@ static void isolation_group_changed(struct isolation_group *group,
 /*
  * Record @drv as @member's driver, and keep the group's counts: a member
  * bound to one of the manager's drivers holds the group, one bound to a
- * driver that is neither the manager's nor compatible is foreign.  Every
- * change of a member's driver, of the manager or of the manager's drivers
- * comes through here, so the counts never drift from the flags, nor the
- * device's isolation_group_held hint from the group's manager.
+ * driver that is neither the manager's nor compatible is foreign, and so
+ * is one bound to a driver that is not compatible in a reserved group that
+ * waits for its manager.  Every change of a member's driver, of the
+ * manager, of the manager's drivers or of the reservation comes through
+ * here, so the counts never drift from the flags, nor the device's
+ * isolation_group_held hint from group->filtering.
  */
 static void isolation_member_set_driver(struct isolation_group *group,
 					struct isolation_member *member,
@@ -274,11 +319,12 @@ static void isolation_member_set_driver(struct isolation_group *group,
 {
 	struct isolation_manager *mgr = group->manager;
 	bool held = mgr && drv && isolation_manager_owns(mgr, drv);
-	bool foreign = mgr && !held && isolation_driver_foreign(mgr, drv);
+	bool foreign = !held &&
+		       isolation_driver_refused(mgr, group->reserved, drv);
 
 	lockdep_assert_held(&group->mutex);
 
-	WRITE_ONCE(member->dev->p->isolation_group_held, !!mgr);
+	WRITE_ONCE(member->dev->p->isolation_group_held, group->filtering);
 	if (held && !member->held)
 		group->bound++;
 	else if (!held && member->held)
@@ -301,15 +347,34 @@ static void isolation_group_recount(struct isolation_group *group)
 		isolation_member_set_driver(group, member, member->driver);
 }
 
+/*
+ * The manager or the reservation changed: count the group in
+ * isolation_match_filter while it has either, before its members' hints
+ * say so and after they stop saying so, and judge its members anew.
+ */
+static void isolation_group_refilter(struct isolation_group *group)
+{
+	bool filtering = group->manager || group->reserved;
+	bool was = group->filtering;
+
+	lockdep_assert_held(&group->mutex);
+
+	if (filtering && !was)
+		static_branch_inc(&isolation_match_filter);
+	group->filtering = filtering;
+	isolation_group_recount(group);
+	if (!filtering && was)
+		static_branch_dec(&isolation_match_filter);
+}
+
 /* Make @mgr, which has just put @group on its list, the group's manager. */
 static void __isolation_group_take(struct isolation_group *group,
 				   struct isolation_manager *mgr)
 {
 	lockdep_assert_held(&group->mutex);
 
-	static_branch_inc(&isolation_match_filter);
 	WRITE_ONCE(group->manager, mgr);
-	isolation_group_recount(group);
+	isolation_group_refilter(group);
 	pr_debug("group %d: taken by %s\n", group->id, mgr->name);
 }
 
@@ -325,18 +390,22 @@ static void isolation_group_take_for(struct isolation_group *group,
 
 	lockdep_assert_held(&group->mutex);
 
-	if (group->manager || !drv)
+	/* A reserved group waits for its own manager. */
+	if (group->manager || group->reserved || !drv)
 		return;
 	mutex_lock(&isolation_lock);
 	mgr = isolation_driver_manager(drv);
 	if (mgr)
-		list_add_tail(&group->manager_node, &mgr->groups);
+		list_move_tail(&group->manager_node, &mgr->groups);
 	mutex_unlock(&isolation_lock);
 	if (mgr)
 		__isolation_group_take(group, mgr);
 }
 
-/* The manager lets the group go, whatever holds it. */
+/*
+ * The manager lets the group go, whatever holds it.  A reserved group
+ * waits for the manager to come back.
+ */
 static void __isolation_group_let_go(struct isolation_group *group)
 {
 	struct isolation_manager *mgr = group->manager;
@@ -344,15 +413,17 @@ static void __isolation_group_let_go(struct isolation_group *group)
 	lockdep_assert_held(&group->mutex);
 
 	mutex_lock(&isolation_lock);
-	list_del_init(&group->manager_node);
+	if (group->reserved)
+		list_move_tail(&group->manager_node, &isolation_waiting_groups);
+	else
+		list_del_init(&group->manager_node);
 	mutex_unlock(&isolation_lock);
 	WRITE_ONCE(group->manager, NULL);
-	static_branch_dec(&isolation_match_filter);
 	group->holds = 0;
 	group->claimed = false;
 	group->owner = NULL;
 	group->owner_cnt = 0;
-	isolation_group_recount(group);
+	isolation_group_refilter(group);
 	pr_debug("group %d: let go by %s\n", group->id, mgr->name);
 }
 
@@ -363,6 +434,19 @@ static void isolation_group_let_go_unheld(struct isolation_group *group)
 
 	if (group->manager && !group->holds && !group->bound)
 		__isolation_group_let_go(group);
+}
+
+/* The registered manager named @name, or NULL. */
+static struct isolation_manager *isolation_manager_find(const char *name)
+{
+	struct isolation_manager *mgr;
+
+	lockdep_assert_held(&isolation_lock);
+
+	list_for_each_entry(mgr, &isolation_managers, node)
+		if (!strcmp(mgr->name, name))
+			return mgr;
+	return NULL;
 }
 
 static bool isolation_manager_registered(struct isolation_manager *mgr)
@@ -393,11 +477,16 @@ static int __isolation_group_set_manager(struct isolation_group *group,
 			 group->id, mgr->name, group->manager->name);
 		return -EBUSY;
 	}
+	if (group->reserved && strcmp(group->reserved_for, mgr->name)) {
+		pr_info_ratelimited("group %d: %s cannot take it: reserved for %s\n",
+				    group->id, mgr->name, group->reserved_for);
+		return -EBUSY;
+	}
 
 	mutex_lock(&isolation_lock);
 	registered = isolation_manager_registered(mgr);
 	if (registered)
-		list_add_tail(&group->manager_node, &mgr->groups);
+		list_move_tail(&group->manager_node, &mgr->groups);
 	mutex_unlock(&isolation_lock);
 	if (!registered)
 		return -ENODEV;
@@ -497,10 +586,10 @@ static void isolation_group_last_put(struct kref *kref)
 	mutex_unlock(&isolation_lock);
 
 	/* Nobody else can see the group: its last member is gone. */
-	if (group->claimed)
+	if (group->claimed && !group->reserved)
 		pr_info("group %d: %s's claim ends: the group's last device is gone\n",
 			group->id, group->manager->name);
-	if (group->manager)
+	if (group->filtering)
 		static_branch_dec(&isolation_match_filter);
 	pr_debug("group %d released\n", group->id);
 	/*
@@ -728,6 +817,146 @@ static bool isolation_group_has_provider(struct isolation_group *group)
 	return ret;
 }
 
+/* The reservation that names @dev, or NULL. */
+static struct isolation_reservation *
+isolation_reservation_lookup(const struct device *dev)
+{
+	struct isolation_reservation *res;
+
+	lockdep_assert_held(&isolation_lock);
+
+	list_for_each_entry(res, &isolation_reservations, node)
+		if (dev->bus == res->bus && !strcmp(dev_name(dev), res->name))
+			return res;
+	return NULL;
+}
+
+/*
+ * Copy the manager that a reservation names @dev for into @manager, and
+ * note that the reservation met its device: false if none names @dev.
+ */
+static bool isolation_reservation_find(const struct device *dev,
+				       char *manager)
+{
+	struct isolation_reservation *res;
+
+	mutex_lock(&isolation_lock);
+	res = isolation_reservation_lookup(dev);
+	if (res) {
+		res->found = true;
+		strscpy(manager, res->manager, ISOLATION_MANAGER_NAME_MAX + 1);
+	}
+	mutex_unlock(&isolation_lock);
+	return res;
+}
+
+/* Whether a reservation still names a member of @group. */
+static bool isolation_group_names_reserved(struct isolation_group *group)
+{
+	struct isolation_member *member;
+	bool ret = false;
+
+	lockdep_assert_held(&group->mutex);
+
+	mutex_lock(&isolation_lock);
+	list_for_each_entry(member, &group->devices, list) {
+		if (isolation_reservation_lookup(member->dev)) {
+			ret = true;
+			break;
+		}
+	}
+	mutex_unlock(&isolation_lock);
+	return ret;
+}
+
+/*
+ * A member without a driver, of a group that its manager holds for a
+ * reservation: let the bus bind it to one of the manager's drivers when it
+ * probes it.
+ */
+static void isolation_member_prepare(struct isolation_group *group,
+				     struct isolation_member *member)
+{
+	struct isolation_manager *mgr = group->manager;
+
+	lockdep_assert_held(&group->mutex);
+
+	if (group->reserved && mgr && !member->driver &&
+	    mgr->ops->prepare_device)
+		mgr->ops->prepare_device(mgr, member->dev);
+}
+
+/*
+ * @group is reserved for the manager named group->reserved_for, and no
+ * other manager holds it: if that manager is registered, it holds the group
+ * with a claim's hold, and the members without a driver are prepared for
+ * its drivers; if not, the group waits for it.
+ */
+static void isolation_group_take_reserved(struct isolation_group *group)
+{
+	struct isolation_member *member;
+	struct isolation_manager *mgr;
+
+	lockdep_assert_held(&group->mutex);
+
+	mgr = group->manager;
+	if (!mgr) {
+		mutex_lock(&isolation_lock);
+		mgr = isolation_manager_find(group->reserved_for);
+		list_move_tail(&group->manager_node,
+			       mgr ? &mgr->groups : &isolation_waiting_groups);
+		mutex_unlock(&isolation_lock);
+		if (!mgr) {
+			isolation_group_refilter(group);
+			pr_debug("group %d: waits for %s\n", group->id,
+				 group->reserved_for);
+			return;
+		}
+		__isolation_group_take(group, mgr);
+	}
+	if (!group->claimed) {
+		group->claimed = true;
+		group->holds++;
+	}
+	list_for_each_entry(member, &group->devices, list)
+		isolation_member_prepare(group, member);
+}
+
+/*
+ * @dev has just joined @group: if a reservation names it, the group is
+ * reserved for the reservation's manager from now on, unless another
+ * manager holds it or it is reserved for another.  Return true if the
+ * group is taken for the reservation, its members prepared.
+ */
+static bool isolation_group_apply_reservation(struct isolation_group *group,
+					      struct device *dev)
+{
+	char manager[ISOLATION_MANAGER_NAME_MAX + 1];
+	const char *holder = NULL;
+
+	lockdep_assert_held(&group->mutex);
+
+	if (!isolation_reservation_find(dev, manager))
+		return false;
+	if (group->manager)
+		holder = group->manager->name;
+	else if (group->reserved)
+		holder = group->reserved_for;
+	if (holder && strcmp(holder, manager)) {
+		dev_err(dev, "reserved for %s, but isolation group %d is %s's: reservation not applied\n",
+			manager, group->id, holder);
+		return false;
+	}
+	if (!group->reserved) {
+		WRITE_ONCE(group->reserved, true);
+		strscpy(group->reserved_for, manager);
+		dev_dbg(dev, "isolation group %d reserved for %s\n", group->id,
+			manager);
+	}
+	isolation_group_take_reserved(group);
+	return true;
+}
+
 /**
  * isolation_group_add_device - make a device a member of a group
  * @group: the group; the caller holds a reference
@@ -746,6 +975,10 @@ static bool isolation_group_has_provider(struct isolation_group *group)
  * already keeps its driver: one of a manager's drivers takes the group for
  * the manager if nobody holds it, and any other driver that is foreign to
  * the group's manager keeps the group from locking.
+ *
+ * If a reservation names @dev, the group is held for the reservation's
+ * manager at once, or waits for it, before any driver is matched to @dev:
+ * call this before the device's bus probes it.
  *
  * Context: process context, may sleep.  The caller holds the device lock
  * of @dev, so that no driver binds or unbinds meanwhile.
@@ -814,6 +1047,8 @@ int isolation_group_add_device(struct isolation_group *group,
 	WRITE_ONCE(dev->isolation_group, group);
 	isolation_group_take_for(group, drv);
 	isolation_member_set_driver(group, member, drv);
+	if (!isolation_group_apply_reservation(group, dev))
+		isolation_member_prepare(group, member);
 	isolation_notify(group->manager, group, dev,
 			 ISOLATION_EVENT_DEVICE_ADDED);
 	isolation_group_changed(group, old, old_mgr);
@@ -982,49 +1217,17 @@ void isolation_provider_unregister(struct isolation_provider *prov)
 }
 EXPORT_SYMBOL_IF_KUNIT(isolation_provider_unregister);
 
-/**
- * isolation_manager_register - make a manager known to the isolation core
- * @mgr: the manager, with its name and ops set
- *
- * Return: 0; -EINVAL without a name or ops or with a name longer than the
- * "manager" file takes, -EEXIST if another manager has the name.
- */
-int isolation_manager_register(struct isolation_manager *mgr)
-{
-	struct isolation_manager *m;
-	int ret = 0;
-
-	if (!mgr->name || !*mgr->name || !mgr->ops ||
-	    strlen(mgr->name) > ISOLATION_MANAGER_NAME_MAX)
-		return -EINVAL;
-
-	INIT_LIST_HEAD(&mgr->drivers);
-	INIT_LIST_HEAD(&mgr->groups);
-	mutex_lock(&isolation_lock);
-	list_for_each_entry(m, &isolation_managers, node) {
-		if (!strcmp(m->name, mgr->name)) {
-			ret = -EEXIST;
-			goto out;
-		}
-	}
-	list_add_tail_rcu(&mgr->node, &isolation_managers);
-out:
-	mutex_unlock(&isolation_lock);
-	if (!ret)
-		pr_debug("manager %s registered\n", mgr->name);
-	return ret;
-}
-EXPORT_SYMBOL_GPL(isolation_manager_register);
-
 /*
- * Walk the groups @mgr holds, one at a time and without isolation_lock
- * held across @fn, which is called with the group's mutex held.  Each group
- * moves to a list of its own once visited; isolation_manager_lock keeps
- * other walks of @mgr's groups out meanwhile, and a group that @fn lets go
- * leaves the lists.
+ * Walk @groups, the groups @mgr holds or those that wait for a manager, one
+ * at a time and without isolation_lock held across @fn, which is called
+ * with the group's mutex held.  Each group moves to a list of its own once
+ * visited; isolation_manager_lock keeps other walks out meanwhile, and a
+ * group that @fn moves to another list leaves the walk.
  */
-static void isolation_manager_walk(struct isolation_manager *mgr,
-				   void (*fn)(struct isolation_group *group))
+static void isolation_groups_walk(struct list_head *groups,
+				  struct isolation_manager *mgr,
+				  void (*fn)(struct isolation_group *group,
+					     struct isolation_manager *mgr))
 {
 	struct isolation_manager *old_mgr;
 	enum isolation_group_state old;
@@ -1035,14 +1238,13 @@ static void isolation_manager_walk(struct isolation_manager *mgr,
 
 	for (;;) {
 		mutex_lock(&isolation_lock);
-		group = list_first_entry_or_null(&mgr->groups,
-						 struct isolation_group,
+		group = list_first_entry_or_null(groups, struct isolation_group,
 						 manager_node);
 		if (group) {
 			list_move_tail(&group->manager_node, &done);
 			isolation_group_get(group);
 		} else {
-			list_splice(&done, &mgr->groups);
+			list_splice(&done, groups);
 		}
 		mutex_unlock(&isolation_lock);
 		if (!group)
@@ -1051,20 +1253,81 @@ static void isolation_manager_walk(struct isolation_manager *mgr,
 		mutex_lock(&group->mutex);
 		old = __isolation_group_state(group);
 		old_mgr = group->manager;
-		if (old_mgr == mgr)
-			fn(group);
+		fn(group, mgr);
 		isolation_group_changed(group, old, old_mgr);
 		mutex_unlock(&group->mutex);
 		isolation_group_put(group);
 	}
 }
 
-/* Judge the members anew, and let the group go if that left no hold. */
-static void isolation_group_rejudge(struct isolation_group *group)
+/*
+ * @mgr's drivers changed: judge the members of a group it holds anew, and
+ * let the group go if that left no hold.
+ */
+static void isolation_group_rejudge(struct isolation_group *group,
+				    struct isolation_manager *mgr)
 {
+	if (group->manager != mgr)
+		return;
 	isolation_group_recount(group);
 	isolation_group_let_go_unheld(group);
 }
+
+/* @mgr goes: it lets go of a group it holds. */
+static void isolation_group_abandon(struct isolation_group *group,
+				    struct isolation_manager *mgr)
+{
+	if (group->manager == mgr)
+		__isolation_group_let_go(group);
+}
+
+/* @mgr has registered: it takes a group that waits for it. */
+static void isolation_group_take_waiting(struct isolation_group *group,
+					 struct isolation_manager *mgr)
+{
+	if (!group->manager && group->reserved &&
+	    !strcmp(group->reserved_for, mgr->name))
+		isolation_group_take_reserved(group);
+}
+
+/**
+ * isolation_manager_register - make a manager known to the isolation core
+ * @mgr: the manager, with its name and ops set
+ *
+ * The manager takes at once the groups that reservations hold for it and
+ * that waited for it to register; their devices without a driver are
+ * prepared for its drivers (&isolation_manager_ops.prepare_device).
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -EINVAL without a name or ops or with a name longer than the
+ * "manager" file takes, -EEXIST if another manager has the name.
+ */
+int isolation_manager_register(struct isolation_manager *mgr)
+{
+	int ret = 0;
+
+	if (!mgr->name || !*mgr->name || !mgr->ops ||
+	    strlen(mgr->name) > ISOLATION_MANAGER_NAME_MAX)
+		return -EINVAL;
+
+	INIT_LIST_HEAD(&mgr->drivers);
+	INIT_LIST_HEAD(&mgr->groups);
+	mutex_lock(&isolation_manager_lock);
+	mutex_lock(&isolation_lock);
+	if (isolation_manager_find(mgr->name))
+		ret = -EEXIST;
+	else
+		list_add_tail_rcu(&mgr->node, &isolation_managers);
+	mutex_unlock(&isolation_lock);
+	if (!ret)
+		isolation_groups_walk(&isolation_waiting_groups, mgr,
+				      isolation_group_take_waiting);
+	mutex_unlock(&isolation_manager_lock);
+	if (!ret)
+		pr_debug("manager %s registered\n", mgr->name);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(isolation_manager_register);
 
 /**
  * isolation_manager_unregister - take a manager out, letting its groups go
@@ -1072,7 +1335,9 @@ static void isolation_group_rejudge(struct isolation_group *group)
  *
  * Each group the manager holds is left unmanaged at once, whatever its
  * holds: devices stay bound to the manager's drivers, which are the
- * manager's no more, and host drivers may bind again.
+ * manager's no more, and host drivers may bind again; a reserved group
+ * waits for the manager to register again, where only compatible drivers
+ * bind.
  *
  * Context: process context, may sleep.  The manager must not take groups
  * or add drivers while it unregisters.
@@ -1086,7 +1351,7 @@ void isolation_manager_unregister(struct isolation_manager *mgr)
 	list_del_rcu(&mgr->node);
 	mutex_unlock(&isolation_lock);
 
-	isolation_manager_walk(mgr, __isolation_group_let_go);
+	isolation_groups_walk(&mgr->groups, mgr, isolation_group_abandon);
 
 	mutex_lock(&isolation_lock);
 	list_for_each_entry_safe(md, tmp, &mgr->drivers, node) {
@@ -1134,7 +1399,8 @@ int isolation_manager_add_driver(struct isolation_manager *mgr,
 	mutex_unlock(&isolation_lock);
 	/* Devices already on @drv hold the group instead of blocking it. */
 	if (!ret)
-		isolation_manager_walk(mgr, isolation_group_rejudge);
+		isolation_groups_walk(&mgr->groups, mgr,
+				      isolation_group_rejudge);
 	mutex_unlock(&isolation_manager_lock);
 	if (ret)
 		kfree(md);
@@ -1169,7 +1435,8 @@ void isolation_manager_remove_driver(struct isolation_manager *mgr,
 	mutex_unlock(&isolation_lock);
 	if (found) {
 		kfree_rcu(found, rcu);
-		isolation_manager_walk(mgr, isolation_group_rejudge);
+		isolation_groups_walk(&mgr->groups, mgr,
+				      isolation_group_rejudge);
 	}
 	mutex_unlock(&isolation_manager_lock);
 }
@@ -1184,13 +1451,21 @@ static struct isolation_manager *isolation_manager_find_get(const char *name)
 	struct isolation_manager *mgr;
 
 	mutex_lock(&isolation_lock);
-	list_for_each_entry(mgr, &isolation_managers, node) {
-		if (!strcmp(mgr->name, name) && try_module_get(mgr->owner))
-			goto out;
-	}
-	mgr = NULL;
-out:
+	mgr = isolation_manager_find(name);
+	if (mgr && !try_module_get(mgr->owner))
+		mgr = NULL;
 	mutex_unlock(&isolation_lock);
+	return mgr;
+}
+
+/* Like isolation_manager_find_get(), loading the manager's module first. */
+static struct isolation_manager *isolation_manager_load(const char *name)
+{
+	struct isolation_manager *mgr = isolation_manager_find_get(name);
+
+	/* A manager in a module says MODULE_ALIAS("isolation-manager-<name>"). */
+	if (!mgr && !request_module("isolation-manager-%s", name))
+		mgr = isolation_manager_find_get(name);
 	return mgr;
 }
 
@@ -1326,13 +1601,19 @@ static void isolation_log_refusal(struct device *dev,
 		return;
 	WRITE_ONCE(group->refused_dev, dev);
 	WRITE_ONCE(group->refused_drv, drv);
-	dev_info_ratelimited(dev, "not binding driver %s: isolation group %d is held by %s\n",
-			     drv->name, group->id, mgr->name);
+	if (mgr)
+		dev_info_ratelimited(dev, "not binding driver %s: isolation group %d is held by %s\n",
+				     drv->name, group->id, mgr->name);
+	else
+		dev_info_ratelimited(dev, "not binding driver %s: isolation group %d is reserved for a manager that has not registered\n",
+				     drv->name, group->id);
 }
 
 /*
  * The match filter, from driver_match_device(): a device in a group that a
- * manager holds only matches the manager's drivers and compatible drivers.
+ * manager holds only matches the manager's drivers and compatible drivers,
+ * and one in a reserved group that waits for its manager only compatible
+ * drivers.
  * It runs without the device lock and takes none, so it is only a filter:
  * the binding is checked again where it is committed, in
  * isolation_device_bind().  isolation_manager_unregister() waits for RCU
@@ -1347,8 +1628,13 @@ bool __isolation_driver_allowed(struct device *dev,
 
 	rcu_read_lock();
 	group = READ_ONCE(dev->isolation_group);
-	mgr = group ? READ_ONCE(group->manager) : NULL;
-	allowed = !mgr || !isolation_driver_foreign(mgr, drv);
+	if (!group) {
+		rcu_read_unlock();
+		return true;
+	}
+	mgr = READ_ONCE(group->manager);
+	allowed = !isolation_driver_refused(mgr, READ_ONCE(group->reserved),
+					    drv);
 	if (!allowed)
 		isolation_log_refusal(dev, drv, group, mgr);
 	rcu_read_unlock();
@@ -1379,7 +1665,7 @@ int isolation_device_bind(struct device *dev, const struct device_driver *drv)
 	mutex_lock(&group->mutex);
 	old = __isolation_group_state(group);
 	isolation_group_take_for(group, drv);
-	if (group->manager && isolation_driver_foreign(group->manager, drv)) {
+	if (isolation_driver_refused(group->manager, group->reserved, drv)) {
 		isolation_log_refusal(dev, drv, group, group->manager);
 		ret = -EBUSY;
 	} else {
@@ -1457,6 +1743,15 @@ void isolation_device_bound(struct device *dev)
 void isolation_device_del(struct device *dev)
 {
 	isolation_group_remove_device(dev);
+}
+
+/* Let host drivers probe @dev, a member of @group that a manager let go. */
+static void isolation_probe_host(struct isolation_group *group,
+				 struct device *dev)
+{
+	if (device_attach(dev) < 0)
+		dev_err(dev, "isolation group %d: host driver did not probe\n",
+			group->id);
 }
 
 /*
@@ -1650,7 +1945,10 @@ static int isolation_group_take_claim(struct isolation_group *group,
 	return ret;
 }
 
-/* Drop the claim's hold, if @mgr has one on @group. */
+/*
+ * Drop the claim's hold, if @mgr has one on @group and no reservation holds
+ * the group with it.
+ */
 static void isolation_group_drop_claim(struct isolation_group *group,
 				       struct isolation_manager *mgr)
 {
@@ -1658,7 +1956,7 @@ static void isolation_group_drop_claim(struct isolation_group *group,
 
 	mutex_lock(&group->mutex);
 	old = __isolation_group_state(group);
-	if (group->claimed && group->manager == mgr) {
+	if (group->claimed && group->manager == mgr && !group->reserved) {
 		group->claimed = false;
 		group->holds--;
 		isolation_group_let_go_unheld(group);
@@ -1737,16 +2035,184 @@ rollback:
 	/* Host drivers are refused while the group is still held. */
 	if (isolation_group_state(group) == ISOLATION_GROUP_UNMANAGED) {
 		for (i = 0; i < snap->n; i++)
-			if (snap->m[i].unbound &&
-			    device_attach(snap->m[i].dev) < 0)
-				dev_err(snap->m[i].dev, "isolation group %d: host driver did not probe again\n",
-					group->id);
+			if (snap->m[i].unbound)
+				isolation_probe_host(group, snap->m[i].dev);
 	}
 out:
 	isolation_snapshot_drop(group, snap);
 	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(isolation_group_claim);
+
+/*
+ * The groups that @mgr holds or, with @mgr NULL, those that any manager
+ * holds and those that wait for one, each with a reference, in an array of
+ * *@n for isolation_groups_put(); NULL if out of memory.  A reserved group
+ * is among them.  isolation_manager_lock keeps walks of the same lists
+ * out, which would hide the groups they visit.
+ */
+static struct isolation_group **
+isolation_reserved_groups(struct isolation_manager *mgr, unsigned int *n)
+{
+	struct isolation_group *group, **groups = NULL;
+	struct isolation_manager *m;
+	unsigned int i = 0, pass;
+
+	lockdep_assert_held(&isolation_manager_lock);
+
+	/* Count, then fill: a group is on one list at a time. */
+	mutex_lock(&isolation_lock);
+	for (pass = 0; pass < 2; pass++) {
+		list_for_each_entry(m, &isolation_managers, node) {
+			if (mgr && m != mgr)
+				continue;
+			list_for_each_entry(group, &m->groups, manager_node) {
+				if (groups)
+					groups[i] = isolation_group_get(group);
+				i++;
+			}
+		}
+		list_for_each_entry(group, &isolation_waiting_groups,
+				    manager_node) {
+			if (mgr)
+				break;
+			if (groups)
+				groups[i] = isolation_group_get(group);
+			i++;
+		}
+		if (pass)
+			break;
+		groups = kcalloc(i, sizeof(*groups), GFP_KERNEL);
+		if (!groups)
+			break;
+		*n = i;
+		i = 0;
+	}
+	mutex_unlock(&isolation_lock);
+	return groups;
+}
+
+static void isolation_groups_put(struct isolation_group **groups,
+				 unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		isolation_group_put(groups[i]);
+	kfree(groups);
+}
+
+/* Whether @mgr holds @group for a reservation. */
+static bool isolation_group_reserved_by(struct isolation_group *group,
+					struct isolation_manager *mgr)
+{
+	bool ret;
+
+	mutex_lock(&group->mutex);
+	ret = group->reserved && group->manager == mgr;
+	mutex_unlock(&group->mutex);
+	return ret;
+}
+
+/**
+ * isolation_manager_claim_reserved - bind the devices of reserved groups
+ * @mgr: a registered manager
+ *
+ * Claims each group that @mgr holds for a reservation, as a write of its
+ * name to the group's "manager" file does: foreign drivers are unbound, and
+ * each device left without a driver is bound to one of @mgr's drivers
+ * (&isolation_manager_ops.claim_device).  For a manager whose drivers for a
+ * bus come after it registers (a module of their own): it calls this once
+ * it can bind the bus's devices, and the reserved groups it took as it
+ * registered go to its drivers then.  A group whose claim fails stays
+ * held for @mgr, and the failure is logged.
+ *
+ * Context: process context, may sleep.  Must not be called with any device
+ * lock held.
+ */
+void isolation_manager_claim_reserved(struct isolation_manager *mgr)
+{
+	struct isolation_group **groups;
+	unsigned int i, n = 0;
+	int ret;
+
+	mutex_lock(&isolation_manager_lock);
+	groups = isolation_reserved_groups(mgr, &n);
+	mutex_unlock(&isolation_manager_lock);
+	if (!groups) {
+		pr_err("%s: cannot bind the devices of reserved groups: out of memory\n",
+		       mgr->name);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (!isolation_group_reserved_by(groups[i], mgr))
+			continue;
+		ret = isolation_group_claim(groups[i], mgr);
+		if (ret)
+			pr_err("group %d: reserved for %s, but its devices could not be bound to it: %d\n",
+			       groups[i]->id, mgr->name, ret);
+	}
+	isolation_groups_put(groups, n);
+}
+EXPORT_SYMBOL_GPL(isolation_manager_claim_reserved);
+
+/*
+ * Undo @mgr's preparation of the members of @group without a driver, if a
+ * reservation holds @group for @mgr.
+ */
+static void isolation_group_unprepare(struct isolation_group *group,
+				      struct isolation_manager *mgr)
+{
+	struct isolation_snapshot *snap;
+	unsigned int i;
+	bool wanted;
+
+	if (!mgr->ops->release_device || !isolation_group_reserved_by(group, mgr))
+		return;
+	snap = isolation_snapshot_take(group);
+	if (IS_ERR(snap))
+		return;
+	for (i = 0; i < snap->n; i++) {
+		device_lock(snap->m[i].dev);
+		wanted = isolation_is_live_member(group, snap->m[i].dev) &&
+			 !snap->m[i].dev->driver;
+		device_unlock(snap->m[i].dev);
+		if (wanted)
+			mgr->ops->release_device(mgr, snap->m[i].dev);
+	}
+	isolation_snapshot_drop(group, snap);
+}
+
+/**
+ * isolation_manager_release_reserved - undo the preparation of reserved groups
+ * @mgr: a registered manager
+ *
+ * For a manager whose driver for a bus is going (a module unloaded): each
+ * device without a driver, in a group that @mgr holds for a reservation, is
+ * given back what &isolation_manager_ops.prepare_device set up
+ * (&isolation_manager_ops.release_device), so that it is not left steered
+ * to a driver that is gone.  The groups stay held;
+ * isolation_manager_claim_reserved() binds them again once the driver is
+ * back.
+ *
+ * Context: process context, may sleep.  Must not be called with any device
+ * lock held.
+ */
+void isolation_manager_release_reserved(struct isolation_manager *mgr)
+{
+	struct isolation_group **groups;
+	unsigned int i, n = 0;
+
+	mutex_lock(&isolation_manager_lock);
+	groups = isolation_reserved_groups(mgr, &n);
+	mutex_unlock(&isolation_manager_lock);
+	if (!groups)
+		return;
+	for (i = 0; i < n; i++)
+		isolation_group_unprepare(groups[i], mgr);
+	isolation_groups_put(groups, n);
+}
+EXPORT_SYMBOL_GPL(isolation_manager_release_reserved);
 
 /**
  * isolation_group_release - give a group back to host drivers, in one step
@@ -1762,8 +2228,9 @@ EXPORT_SYMBOL_IF_KUNIT(isolation_group_claim);
  * Context: process context, may sleep.  Must not be called with any device
  * lock held.
  * Return: 0; -EINVAL if @mgr does not hold the group; -EBUSY, changing
- * nothing, if a claim or release is running or a user of @mgr has the
- * group's devices (isolation_group_set_owner()), or, once its drivers are
+ * nothing, if a claim or release is running, a reservation holds the
+ * group, or a user of @mgr has the group's devices
+ * (isolation_group_set_owner()), or, once its drivers are
  * unbound, if @mgr still holds the group (the devices then stay without a
  * driver); -ENOMEM.
  */
@@ -1781,6 +2248,10 @@ static int isolation_group_release(struct isolation_group *group,
 	mutex_lock(&group->mutex);
 	if (group->manager != mgr) {
 		ret = -EINVAL;
+	} else if (group->reserved) {
+		pr_info("group %d: not released: a reservation holds it; remove the reservation instead\n",
+			group->id);
+		ret = -EBUSY;
 	} else if (group->owner_cnt) {
 		/*
 		 * Unbinding the manager's drivers would wait for the user to
@@ -1808,12 +2279,9 @@ static int isolation_group_release(struct isolation_group *group,
 		ret = -EBUSY;
 		goto out;
 	}
-	for (i = 0; i < snap->n; i++) {
-		/* Drivers that stayed (compatible ones) are left alone. */
-		if (device_attach(snap->m[i].dev) < 0)
-			dev_err(snap->m[i].dev, "isolation group %d: host driver did not probe\n",
-				group->id);
-	}
+	/* Drivers that stayed (compatible ones) are left alone. */
+	for (i = 0; i < snap->n; i++)
+		isolation_probe_host(group, snap->m[i].dev);
 out:
 	isolation_snapshot_drop(group, snap);
 	return ret;
@@ -1863,13 +2331,15 @@ static ssize_t provider_show(struct isolation_group *group, char *buf)
 	return ret;
 }
 
+/* The manager, or the one a reserved group waits for. */
 static ssize_t manager_show(struct isolation_group *group, char *buf)
 {
 	ssize_t ret;
 
 	mutex_lock(&group->mutex);
 	ret = sysfs_emit(buf, "%s\n",
-			 group->manager ? group->manager->name : "");
+			 group->manager ? group->manager->name :
+					  group->reserved_for);
 	mutex_unlock(&group->mutex);
 	return ret;
 }
@@ -1906,10 +2376,7 @@ static int isolation_group_write_manager(struct isolation_group *group,
 			return 0;
 		ret = isolation_group_release(group, mgr);
 	} else {
-		mgr = isolation_manager_find_get(name);
-		/* A manager in a module says MODULE_ALIAS("isolation-manager-<name>"). */
-		if (!mgr && !request_module("isolation-manager-%s", name))
-			mgr = isolation_manager_find_get(name);
+		mgr = isolation_manager_load(name);
 		if (!mgr) {
 			pr_info("group %d: no manager named %s\n", group->id,
 				name);
@@ -1985,9 +2452,10 @@ static ssize_t state_show(struct isolation_group *group, char *buf)
 }
 
 /*
- * The members that keep the group from locking: with a manager, those on
- * foreign drivers; without one, those on drivers that no manager owns and
- * that are not compatible, i.e. what a claim would have to unbind.
+ * The members that keep the group from locking: with a manager or a
+ * reservation, those on foreign drivers; without either, those on drivers
+ * that no manager owns and that are not compatible, i.e. what a claim
+ * would have to unbind.
  */
 static ssize_t blockers_show(struct isolation_group *group, char *buf)
 {
@@ -1999,7 +2467,7 @@ static ssize_t blockers_show(struct isolation_group *group, char *buf)
 	mutex_lock(&group->mutex);
 	list_for_each_entry(member, &group->devices, list) {
 		drv = member->driver;
-		if (group->manager) {
+		if (group->filtering) {
 			blocks = member->foreign;
 		} else {
 			rcu_read_lock();
@@ -2055,14 +2523,523 @@ static const struct kobj_type isolation_group_ktype = {
 	.release = isolation_group_kobj_release,
 };
 
+/*
+ * The bus of the devices that the kernel command line and the "reserve"
+ * file name, by address: PCI, or none without it.
+ */
+static const struct bus_type *isolation_reservation_bus(void)
+{
+#ifdef CONFIG_PCI
+	return &pci_bus_type;
+#else
+	return NULL;
+#endif
+}
+
+/* A bound on reservations, so that their list fits its sysfs file. */
+#define ISOLATION_MAX_RESERVATIONS	64
+
+/* The longest PCI address, and so the longest name a reservation takes. */
+#define ISOLATION_ADDRESS_MAX		sizeof("ffffffff:ff:1f.7")
+
+static void isolation_reservation_free(struct isolation_reservation *res)
+{
+	kfree(res->name);
+	kfree(res);
+}
+
+/* The reservation of @name on @bus for @manager (any if NULL), or NULL. */
+static struct isolation_reservation *
+isolation_reservation_lookup_name(const struct bus_type *bus,
+				  const char *name, const char *manager)
+{
+	struct isolation_reservation *res;
+
+	lockdep_assert_held(&isolation_lock);
+
+	list_for_each_entry(res, &isolation_reservations, node)
+		if (res->bus == bus && !strcmp(res->name, name) &&
+		    (!manager || !strcmp(res->manager, manager)))
+			return res;
+	return NULL;
+}
+
+/*
+ * Add a reservation of the device named @name on @bus for @manager, from
+ * the kernel command line if @boot.  Return 0; -EEXIST if a reservation
+ * names the device already, -ENOSPC if there are too many, -ENOMEM.
+ */
+static int isolation_reservation_add(const struct bus_type *bus,
+				     const char *name, const char *manager,
+				     bool boot)
+{
+	struct isolation_reservation *res, *r;
+	unsigned int n = 0;
+	int ret = 0;
+
+	res = kzalloc(sizeof(*res), GFP_KERNEL);
+	if (!res)
+		return -ENOMEM;
+	res->name = kstrdup(name, GFP_KERNEL);
+	if (!res->name) {
+		kfree(res);
+		return -ENOMEM;
+	}
+	res->bus = bus;
+	strscpy(res->manager, manager);
+	res->boot = boot;
+
+	mutex_lock(&isolation_lock);
+	if (isolation_reservation_lookup_name(bus, name, NULL))
+		ret = -EEXIST;
+	list_for_each_entry(r, &isolation_reservations, node)
+		n++;
+	if (!ret && n >= ISOLATION_MAX_RESERVATIONS)
+		ret = -ENOSPC;
+	if (!ret)
+		list_add_tail(&res->node, &isolation_reservations);
+	mutex_unlock(&isolation_lock);
+	if (ret)
+		isolation_reservation_free(res);
+	return ret;
+}
+
+/*
+ * Take out the reservation of @name on @bus, if it is for @manager (any
+ * manager if NULL): -ENODEV if there is none.
+ */
+static int isolation_reservation_remove(const struct bus_type *bus,
+					const char *name, const char *manager)
+{
+	struct isolation_reservation *res;
+
+	mutex_lock(&isolation_lock);
+	res = isolation_reservation_lookup_name(bus, name, manager);
+	if (res)
+		list_del(&res->node);
+	mutex_unlock(&isolation_lock);
+	if (!res)
+		return -ENODEV;
+	isolation_reservation_free(res);
+	return 0;
+}
+
+/*
+ * A new reservation names @dev: claim its group for @manager, as a write to
+ * the group's "manager" file does, and keep it reserved.  A device in no
+ * group is left alone: its provider applies the reservation as it places
+ * the device.
+ */
+static int isolation_reserve_device(struct device *dev, const char *manager)
+{
+	struct isolation_manager *mgr;
+	struct isolation_group *group;
+	int ret;
+
+	group = isolation_group_get_from_dev(dev);
+	if (!group)
+		return 0;
+	mgr = isolation_manager_load(manager);
+	if (!mgr) {
+		dev_info(dev, "not reserved: no manager named %s\n", manager);
+		ret = -ENODEV;
+		goto out;
+	}
+	ret = isolation_group_claim(group, mgr);
+	if (!ret) {
+		mutex_lock(&group->mutex);
+		if (group->manager == mgr && !group->reserved) {
+			WRITE_ONCE(group->reserved, true);
+			strscpy(group->reserved_for, mgr->name);
+		}
+		mutex_unlock(&group->mutex);
+	}
+	module_put(mgr->owner);
+out:
+	isolation_group_put(group);
+	return ret;
+}
+
+/**
+ * isolation_reserve - hold a device's group for a manager, now and later
+ * @bus: the device's bus
+ * @name: the device's name on @bus
+ * @manager: the manager's name
+ *
+ * If the device is in a group, the group is claimed for @manager, as a
+ * write of its name to the group's "manager" file does.  From then on, and
+ * each time a provider places the device again (after a remove and
+ * rescan, or a hot-unplug and re-plug), its group is held for @manager
+ * before any driver is matched, or waits for @manager to register.
+ *
+ * Context: process context, may sleep.  Must not be called with any device
+ * lock held.
+ * Return: 0; -EEXIST if a reservation names the device already, -ENOSPC
+ * if there are too many, -ENOMEM; the errors of a claim, which leave no
+ * reservation behind.
+ */
+VISIBLE_IF_KUNIT int isolation_reserve(const struct bus_type *bus,
+				       const char *name, const char *manager)
+{
+	struct device *dev;
+	int ret;
+
+	ret = isolation_reservation_add(bus, name, manager, false);
+	if (ret)
+		return ret;
+	dev = bus_find_device_by_name(bus, NULL, name);
+	if (dev) {
+		ret = isolation_reserve_device(dev, manager);
+		put_device(dev);
+	}
+	if (ret)
+		isolation_reservation_remove(bus, name, manager);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(isolation_reserve);
+
+/* Whether a user of the group's manager has its devices. */
+static bool isolation_group_in_use(struct isolation_group *group)
+{
+	bool ret;
+
+	mutex_lock(&group->mutex);
+	ret = group->owner_cnt;
+	mutex_unlock(&group->mutex);
+	return ret;
+}
+
+/* Let host drivers probe every member of @group. */
+static void isolation_group_probe_host(struct isolation_group *group)
+{
+	struct isolation_snapshot *snap;
+	unsigned int i;
+
+	snap = isolation_snapshot_take(group);
+	if (IS_ERR(snap))
+		return;
+	for (i = 0; i < snap->n; i++)
+		isolation_probe_host(group, snap->m[i].dev);
+	isolation_snapshot_drop(group, snap);
+}
+
+/*
+ * A reservation that named a member of @group is gone: unless another
+ * names a member still, the group is reserved no more, and is let go as a
+ * release does, or, if it waited for its manager, is left unmanaged.
+ */
+static int isolation_group_unreserve(struct isolation_group *group)
+{
+	struct isolation_manager *mgr = NULL;
+	enum isolation_group_state old;
+	bool waited;
+	int ret;
+
+	mutex_lock(&group->mutex);
+	if (!group->reserved || isolation_group_names_reserved(group)) {
+		mutex_unlock(&group->mutex);
+		return 0;
+	}
+	old = __isolation_group_state(group);
+	WRITE_ONCE(group->reserved, false);
+	group->reserved_for[0] = '\0';
+	waited = !group->manager;
+	if (waited) {
+		mutex_lock(&isolation_lock);
+		list_del_init(&group->manager_node);
+		mutex_unlock(&isolation_lock);
+		isolation_group_refilter(group);
+	} else if (try_module_get(group->manager->owner)) {
+		mgr = group->manager;
+	}
+	isolation_group_changed(group, old, NULL);
+	mutex_unlock(&group->mutex);
+
+	if (waited) {
+		isolation_group_probe_host(group);
+		return 0;
+	}
+	/* A manager that is going lets the group go itself. */
+	if (!mgr)
+		return 0;
+	ret = isolation_group_release(group, mgr);
+	module_put(mgr->owner);
+	return ret;
+}
+
+/**
+ * isolation_unreserve - take out a reservation
+ * @bus: the device's bus
+ * @name: the device's name on @bus
+ * @manager: the manager the reservation is for, or NULL for any
+ *
+ * Unless another reservation names a member of the device's group, the
+ * group is let go as a release does: its manager's drivers are unbound
+ * and host drivers probe its devices.
+ *
+ * Context: process context, may sleep.  Must not be called with any device
+ * lock held.
+ * Return: 0; -ENODEV if no such reservation; -EBUSY, changing nothing, if a
+ * user of the manager has the group's devices; the errors of a release.
+ */
+VISIBLE_IF_KUNIT int isolation_unreserve(const struct bus_type *bus,
+					 const char *name, const char *manager)
+{
+	struct isolation_group *group = NULL, **groups;
+	unsigned int i, n = 0;
+	struct device *dev;
+	int ret, err;
+	bool known;
+
+	mutex_lock(&isolation_lock);
+	known = isolation_reservation_lookup_name(bus, name, manager);
+	mutex_unlock(&isolation_lock);
+	if (!known)
+		return -ENODEV;
+	dev = bus_find_device_by_name(bus, NULL, name);
+	if (dev) {
+		group = isolation_group_get_from_dev(dev);
+		put_device(dev);
+	}
+	if (group && isolation_group_in_use(group)) {
+		pr_info("group %d: reservation of %s kept: a user of its manager has its devices\n",
+			isolation_group_id(group), name);
+		isolation_group_put(group);
+		return -EBUSY;
+	}
+	isolation_group_put(group);
+	ret = isolation_reservation_remove(bus, name, manager);
+	if (ret)
+		return ret;
+
+	/*
+	 * Every group that no reservation names a member of any more goes,
+	 * whether the device is there or not (a function of a group removed
+	 * on its own).
+	 */
+	mutex_lock(&isolation_manager_lock);
+	groups = isolation_reserved_groups(NULL, &n);
+	mutex_unlock(&isolation_manager_lock);
+	if (!groups)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		err = isolation_group_unreserve(groups[i]);
+		if (!ret)
+			ret = err;
+	}
+	isolation_groups_put(groups, n);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(isolation_unreserve);
+
+/*
+ * A PCI address as the kernel names devices, e.g. 0000:03:00.0, in @len
+ * bytes of @s, into @name: hexadecimal digits in either case, four to eight
+ * of them for the domain.  -EINVAL if it is not one.
+ */
+static int isolation_parse_pci_address(const char *s, size_t len, char *name)
+{
+	static const struct {
+		unsigned int min, max;
+		char sep;
+	} fields[] = { { 4, 8, ':' }, { 2, 2, ':' }, { 2, 2, '.' }, { 1, 1 } };
+	const char *end = s + len;
+	unsigned int i, n;
+	u32 v[4];
+
+	for (i = 0; i < ARRAY_SIZE(fields); i++) {
+		v[i] = 0;
+		for (n = 0; s < end && isxdigit(*s) && n < fields[i].max; n++)
+			v[i] = v[i] << 4 | hex_to_bin(*s++);
+		if (n < fields[i].min)
+			return -EINVAL;
+		if (fields[i].sep && (s == end || *s++ != fields[i].sep))
+			return -EINVAL;
+	}
+	if (s != end || v[2] > 0x1f || v[3] > 7)
+		return -EINVAL;
+	snprintf(name, ISOLATION_ADDRESS_MAX, "%04x:%02x:%02x.%u", v[0], v[1],
+		 v[2], v[3]);
+	return 0;
+}
+
+/*
+ * "<manager>@<PCI address>", or with @manager NULL a bare address, in @len
+ * bytes of @s (a newline at the end is dropped), into @manager and @name.
+ */
+static int isolation_parse_reservation(const char *s, size_t len,
+				       char *manager, char *name)
+{
+	const char *at;
+	int ret;
+
+	if (len && s[len - 1] == '\n')
+		len--;
+	at = memchr(s, '@', len);
+	if (!at)
+		return manager ? -EINVAL :
+				 isolation_parse_pci_address(s, len, name);
+	if (!manager)
+		return -EINVAL;
+	if (at == s || memchr(s, '\n', at - s))
+		return -EINVAL;
+	ret = isolation_parse_manager_name(s, at - s, manager);
+	if (ret)
+		return ret;
+	return isolation_parse_pci_address(at + 1, s + len - at - 1, name);
+}
+
+static ssize_t reservations_show(struct kobject *kobj,
+				 struct kobj_attribute *attr, char *buf)
+{
+	struct isolation_reservation *res;
+	int len = 0;
+
+	mutex_lock(&isolation_lock);
+	list_for_each_entry(res, &isolation_reservations, node)
+		len += sysfs_emit_at(buf, len, "%s@%s\n", res->manager,
+				     res->name);
+	mutex_unlock(&isolation_lock);
+	return len;
+}
+
+static ssize_t reserve_store(struct kobject *kobj, struct kobj_attribute *attr,
+			     const char *buf, size_t count)
+{
+	const struct bus_type *bus = isolation_reservation_bus();
+	char manager[ISOLATION_MANAGER_NAME_MAX + 1];
+	char name[ISOLATION_ADDRESS_MAX];
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (!bus)
+		return -ENODEV;
+	ret = isolation_parse_reservation(buf, count, manager, name);
+	if (ret)
+		return ret;
+	ret = isolation_reserve(bus, name, manager);
+	return ret ?: count;
+}
+
+/* "<manager>@<PCI address>" as "reservations" lists it, or the address. */
+static ssize_t unreserve_store(struct kobject *kobj,
+			       struct kobj_attribute *attr, const char *buf,
+			       size_t count)
+{
+	const struct bus_type *bus = isolation_reservation_bus();
+	char manager[ISOLATION_MANAGER_NAME_MAX + 1] = "";
+	char name[ISOLATION_ADDRESS_MAX];
+	bool named = memchr(buf, '@', count);
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (!bus)
+		return -ENODEV;
+	ret = isolation_parse_reservation(buf, count, named ? manager : NULL,
+					  name);
+	if (ret)
+		return ret;
+	ret = isolation_unreserve(bus, name, named ? manager : NULL);
+	return ret ?: count;
+}
+
+static struct kobj_attribute isolation_attr_reservations =
+	__ATTR_RO(reservations);
+static struct kobj_attribute isolation_attr_reserve = __ATTR_WO(reserve);
+static struct kobj_attribute isolation_attr_unreserve = __ATTR_WO(unreserve);
+
+static const struct attribute *isolation_reservation_attrs[] = {
+	&isolation_attr_reservations.attr,
+	&isolation_attr_reserve.attr,
+	&isolation_attr_unreserve.attr,
+	NULL
+};
+
+/* The values of isolation.reserve=, until isolation_init() reads them. */
+#define ISOLATION_RESERVE_PARAMS	8
+static char *isolation_reserve_params[ISOLATION_RESERVE_PARAMS] __initdata;
+
+static int __init isolation_reserve_setup(char *list)
+{
+	unsigned int i;
+
+	for (i = 0; i < ISOLATION_RESERVE_PARAMS; i++) {
+		if (!isolation_reserve_params[i]) {
+			isolation_reserve_params[i] = list;
+			return 1;
+		}
+	}
+	pr_err("isolation.reserve: given more than %d times: ignoring \"%s\"\n",
+	       ISOLATION_RESERVE_PARAMS, list);
+	return 1;
+}
+__setup("isolation.reserve=", isolation_reserve_setup);
+
+/* Add the reservations of one isolation.reserve=, saying what it ignores. */
+static void __init isolation_reserve_parse(char *list)
+{
+	const struct bus_type *bus = isolation_reservation_bus();
+	char manager[ISOLATION_MANAGER_NAME_MAX + 1];
+	char name[ISOLATION_ADDRESS_MAX];
+	char *entry;
+	int ret;
+
+	while ((entry = strsep(&list, ","))) {
+		ret = isolation_parse_reservation(entry, strlen(entry), manager,
+						  name);
+		if (!ret && !bus)
+			ret = -ENODEV;
+		if (!ret)
+			ret = isolation_reservation_add(bus, name, manager, true);
+		if (ret == -EINVAL)
+			pr_err("isolation.reserve: ignoring \"%s\": not <manager>@<PCI address>, e.g. vfio@0000:03:00.0\n",
+			       entry);
+		else if (ret == -EEXIST)
+			pr_err("isolation.reserve: ignoring \"%s\": %s is reserved already\n",
+			       entry, name);
+		else if (ret)
+			pr_err("isolation.reserve: ignoring \"%s\": %d\n", entry,
+			       ret);
+	}
+}
+
+/*
+ * Say which reservations of the kernel command line met no device during
+ * boot: a typo, or a device that is not there (yet).  They stay, for a
+ * device that a hotplug or a provider loaded later brings.
+ */
+static int __init isolation_reserve_report(void)
+{
+	struct isolation_reservation *res;
+
+	mutex_lock(&isolation_lock);
+	list_for_each_entry(res, &isolation_reservations, node)
+		if (res->boot && !res->found)
+			pr_warn("isolation.reserve: no device %s has joined an isolation group during boot; the reservation for %s waits for one\n",
+				res->name, res->manager);
+	mutex_unlock(&isolation_lock);
+	return 0;
+}
+late_initcall_sync(isolation_reserve_report);
+
 static int __init isolation_init(void)
 {
+	unsigned int i;
+
 	isolation_groups_kset = kset_create_and_add("isolation_groups", NULL,
 						    kernel_kobj);
 	if (!isolation_groups_kset) {
 		pr_err("cannot create /sys/kernel/isolation_groups\n");
 		return -ENOMEM;
 	}
+	if (sysfs_create_files(&isolation_groups_kset->kobj,
+			       isolation_reservation_attrs))
+		pr_err("cannot create the reservation files\n");
+	for (i = 0; i < ISOLATION_RESERVE_PARAMS; i++)
+		if (isolation_reserve_params[i])
+			isolation_reserve_parse(isolation_reserve_params[i]);
 	return 0;
 }
 postcore_initcall(isolation_init);

@@ -45,6 +45,12 @@
  *   demand: a distribution's vfio.ko and vfio-pci.ko need no step of
  *   their own before a claim.
  *
+ * - A group that a reservation holds for VFIO goes to VFIO's drivers with
+ *   no step in userspace: a device that joins it is prepared for the VFIO
+ *   driver of its bus before the bus probes it (vfio-pci sets the device's
+ *   driver_override), and when that driver registers its claim, after
+ *   VFIO took the groups that waited for it, it binds their devices.
+ *
  * The isolation core calls VFIO's notify callback under the group's mutex,
  * which VFIO takes last, under its own locks: the callback only logs.
  * vfio_isolation_lock protects the list of claims, and nothing is called
@@ -70,9 +76,16 @@ static struct vfio_isolation_claim *vfio_isolation_claim_get(struct device *dev)
 	struct vfio_isolation_claim *claim;
 
 	mutex_lock(&vfio_isolation_lock);
-	list_for_each_entry(claim, &vfio_isolation_claims, node)
-		if (claim->bus == dev->bus && try_module_get(claim->owner))
-			goto out;
+	list_for_each_entry(claim, &vfio_isolation_claims, node) {
+		if (claim->bus != dev->bus)
+			continue;
+		/* One being removed is its module's exit, which waits for us. */
+		if (claim->removing)
+			__module_get(claim->owner);
+		else if (!try_module_get(claim->owner))
+			continue;
+		goto out;
+	}
 	claim = NULL;
 out:
 	mutex_unlock(&vfio_isolation_lock);
@@ -110,6 +123,21 @@ static void vfio_isolation_release_device(struct isolation_manager *mgr,
 	}
 }
 
+/*
+ * Under the isolation group's mutex: no module is loaded here.  Without a
+ * claim for the bus yet, vfio_isolation_add_claim() binds the device.
+ */
+static void vfio_isolation_prepare_device(struct isolation_manager *mgr,
+					  struct device *dev)
+{
+	struct vfio_isolation_claim *claim = vfio_isolation_claim_get(dev);
+
+	if (claim) {
+		claim->prepare(dev);
+		module_put(claim->owner);
+	}
+}
+
 /* Only logs: it runs under the isolation group's mutex. */
 static void vfio_isolation_notify(struct isolation_manager *mgr,
 				  struct isolation_group *group,
@@ -134,6 +162,7 @@ static const struct isolation_manager_ops vfio_isolation_ops = {
 	.notify = vfio_isolation_notify,
 	.claim_device = vfio_isolation_claim_device,
 	.release_device = vfio_isolation_release_device,
+	.prepare_device = vfio_isolation_prepare_device,
 };
 
 static struct isolation_manager vfio_isolation_manager = {
@@ -181,9 +210,12 @@ EXPORT_SYMBOL_GPL(vfio_isolation_remove_driver);
  * A claim of an isolation group through its manager file asks @claim to
  * bind each device of @claim->bus that is left without a driver.  The
  * module that provides it should say MODULE_ALIAS("vfio-claim-<bus>"), so
- * that a claim loads it.
+ * that a claim loads it.  The groups that reservations hold for VFIO are
+ * claimed at once, which binds their devices of @claim->bus that have no
+ * driver yet.
  *
- * Context: process context, may sleep.
+ * Context: process context, may sleep; the driver of @claim is registered
+ * with its bus.
  * Return: 0, or -EEXIST if the bus has a claim already.
  */
 int vfio_isolation_add_claim(struct vfio_isolation_claim *claim)
@@ -198,6 +230,8 @@ int vfio_isolation_add_claim(struct vfio_isolation_claim *claim)
 	if (!ret)
 		list_add_tail(&claim->node, &vfio_isolation_claims);
 	mutex_unlock(&vfio_isolation_lock);
+	if (!ret)
+		isolation_manager_claim_reserved(&vfio_isolation_manager);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vfio_isolation_add_claim);
@@ -206,10 +240,20 @@ EXPORT_SYMBOL_GPL(vfio_isolation_add_claim);
  * vfio_isolation_remove_claim - undo vfio_isolation_add_claim()
  * @claim: the claim
  *
- * Context: process context, may sleep.
+ * The devices without a driver in the isolation groups that reservations
+ * hold for VFIO are given back what @claim->prepare set up, so that none is
+ * left steered to a driver that is gone; the groups stay held, and their
+ * devices wait for the next claim of their bus.
+ *
+ * Context: process context, may sleep; the driver of @claim has
+ * unregistered from its bus.
  */
 void vfio_isolation_remove_claim(struct vfio_isolation_claim *claim)
 {
+	mutex_lock(&vfio_isolation_lock);
+	claim->removing = true;
+	mutex_unlock(&vfio_isolation_lock);
+	isolation_manager_release_reserved(&vfio_isolation_manager);
 	mutex_lock(&vfio_isolation_lock);
 	list_del(&claim->node);
 	mutex_unlock(&vfio_isolation_lock);

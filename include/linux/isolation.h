@@ -13,6 +13,9 @@
  * is locked once no device is bound to any other driver.  A device bound to
  * one of the manager's drivers holds its group for the manager, and so
  * does a claim from userspace; the group is let go when the last hold goes.
+ * A reservation names a device and a manager: the device's group is held
+ * for the manager from the moment the device is placed, or waits for the
+ * manager to register.
  *
  * See Documentation/driver-api/isolation.rst.
  */
@@ -43,6 +46,8 @@ struct isolation_provider {
 /**
  * enum isolation_group_state - who may bind drivers to a group's devices
  * @ISOLATION_GROUP_UNMANAGED: no manager; any driver may bind
+ * @ISOLATION_GROUP_RESERVED: a reservation holds the group for a manager
+ *	that has not registered; only compatible drivers bind
  * @ISOLATION_GROUP_MANAGED: a manager holds the group, but some device is
  *	still bound to a driver that is neither the manager's nor compatible
  * @ISOLATION_GROUP_LOCKED: a manager holds the group and every device is
@@ -50,6 +55,7 @@ struct isolation_provider {
  */
 enum isolation_group_state {
 	ISOLATION_GROUP_UNMANAGED,
+	ISOLATION_GROUP_RESERVED,
 	ISOLATION_GROUP_MANAGED,
 	ISOLATION_GROUP_LOCKED,
 };
@@ -84,8 +90,17 @@ struct isolation_manager;
  *	with no lock held.  Return 0 also for a device the manager leaves
  *	unbound (a bridge), or an error that undoes the claim.  Optional:
  *	without it every such device stays unbound.
- * @release_device: undo what @claim_device set up, before host drivers
- *	probe @dev again on release.  Called with no lock held.  Optional.
+ * @release_device: undo what @claim_device or @prepare_device set up,
+ *	before host drivers probe @dev again on release.  Called with no
+ *	lock held.  Optional.
+ * @prepare_device: make @dev, which has no driver, bind to one of the
+ *	manager's drivers when its bus next probes it (for PCI, a
+ *	driver_override), for a group that the manager holds for a
+ *	reservation: as the device joins it, before its bus probes it, or
+ *	as the manager takes the group.  Called with the group's mutex held,
+ *	and maybe the device lock: the rules of @notify.  Undone by
+ *	@release_device.  Optional: without it such devices stay unbound
+ *	until isolation_manager_claim_reserved().
  */
 struct isolation_manager_ops {
 	void (*notify)(struct isolation_manager *mgr,
@@ -93,6 +108,8 @@ struct isolation_manager_ops {
 		       enum isolation_event event);
 	int (*claim_device)(struct isolation_manager *mgr, struct device *dev);
 	void (*release_device)(struct isolation_manager *mgr,
+			       struct device *dev);
+	void (*prepare_device)(struct isolation_manager *mgr,
 			       struct device *dev);
 };
 
@@ -138,6 +155,8 @@ void isolation_manager_remove_driver(struct isolation_manager *mgr,
 				     const struct device_driver *drv);
 bool isolation_manager_owns(struct isolation_manager *mgr,
 			    const struct device_driver *drv);
+void isolation_manager_claim_reserved(struct isolation_manager *mgr);
+void isolation_manager_release_reserved(struct isolation_manager *mgr);
 
 enum isolation_group_state
 isolation_group_state(struct isolation_group *group);
@@ -225,6 +244,16 @@ static inline bool isolation_manager_owns(struct isolation_manager *mgr,
 					  const struct device_driver *drv)
 {
 	return false;
+}
+
+static inline void
+isolation_manager_claim_reserved(struct isolation_manager *mgr)
+{
+}
+
+static inline void
+isolation_manager_release_reserved(struct isolation_manager *mgr)
+{
 }
 
 static inline enum isolation_group_state

@@ -1730,6 +1730,15 @@ static int why_state(struct sbuf *sb, const struct group *g,
 		*cmd = xasprintf("isolation claim %d %s", g->id, VFIO);
 		return RC_NOTREADY;
 	}
+	if (!strcmp(g->state, "reserved")) {
+		sb_printf(sb,
+			  " A reservation holds the group for %s, which has not registered (its module is not loaded): only drivers that do no DMA bind meanwhile, and %s takes the group as it registers.",
+			  g->manager, g->manager);
+		*cmd = strcmp(g->manager, VFIO) ?
+		       xasprintf("modprobe isolation-manager-%s", g->manager) :
+		       xstrdup("modprobe vfio-pci");
+		return RC_NOTREADY;
+	}
 	if (strcmp(g->manager, VFIO)) {
 		sb_printf(sb,
 			  " It is held by %s (%s), not by vfio: release it, then claim it for vfio.",
@@ -1934,7 +1943,9 @@ static void say_state(int id)
 		printf("group %d: gone\n", id);
 		return;
 	}
-	if (*g.manager)
+	if (!strcmp(g.state, "reserved"))
+		printf("group %d: reserved for %s\n", id, g.manager);
+	else if (*g.manager)
 		printf("group %d: %s, held by %s\n", id, g.state, g.manager);
 	else
 		printf("group %d: %s, no manager\n", id, g.state);

@@ -47,6 +47,8 @@ struct iso_ctx {
 	int claim_owner_ret;		/* and what that returned */
 	unsigned int uevents;
 	enum isolation_group_state uevent_state;
+	struct device *prepared;	/* the last device prepare_device steered */
+	bool mgr_gone;			/* the case unregistered ctx->mgr */
 };
 
 /* The running case's context; cases run one at a time. */
@@ -262,9 +264,27 @@ static int iso_claim_device(struct isolation_manager *mgr, struct device *dev)
 	return device_driver_attach(&iso_mgr_driver.driver, dev);
 }
 
+/* As vfio-pci does: a device steered to the host driver goes to ours. */
+static void iso_prepare_device(struct isolation_manager *mgr,
+			       struct device *dev)
+{
+	if (device_match_driver_override(dev, &iso_host_driver.driver) > 0 &&
+	    !device_set_driver_override(dev, iso_mgr_driver.driver.name))
+		ctx->prepared = dev;
+}
+
+static void iso_release_device(struct isolation_manager *mgr,
+			       struct device *dev)
+{
+	if (dev == ctx->prepared)
+		device_set_driver_override(dev, iso_host_driver.driver.name);
+}
+
 static const struct isolation_manager_ops iso_mgr_ops = {
 	.notify = iso_notify,
 	.claim_device = iso_claim_device,
+	.release_device = iso_release_device,
+	.prepare_device = iso_prepare_device,
 };
 
 static const struct isolation_manager_ops iso_other_ops = {
@@ -335,14 +355,16 @@ static struct device *test_device(struct kunit *test, const char *name)
 }
 
 /*
- * A platform device that joins ctx->group (if set) when added, and then
+ * A platform device named ISO_DEV.<id>, or with a number of its own for
+ * PLATFORM_DEVID_AUTO, that joins ctx->group (if set) when added, and then
  * probes @driver, or no driver at all when @driver is NULL.
  */
-static struct device *iso_device(struct kunit *test, const char *driver)
+static struct device *iso_device_id(struct kunit *test, const char *driver,
+				    int id)
 {
 	struct platform_device *pdev;
 
-	pdev = platform_device_alloc(ISO_DEV, PLATFORM_DEVID_AUTO);
+	pdev = platform_device_alloc(ISO_DEV, id);
 	KUNIT_ASSERT_NOT_NULL(test, pdev);
 	if (device_set_driver_override(&pdev->dev, driver ?: "none") ||
 	    platform_device_add(pdev)) {
@@ -355,6 +377,11 @@ static struct device *iso_device(struct kunit *test, const char *driver)
 						  pdev));
 	wait_for_device_probe();
 	return &pdev->dev;
+}
+
+static struct device *iso_device(struct kunit *test, const char *driver)
+{
+	return iso_device_id(test, driver, PLATFORM_DEVID_AUTO);
 }
 
 static int iso_bind(struct device *dev, struct platform_driver *drv)
@@ -1858,6 +1885,324 @@ static void isolation_state_change_sends_uevent(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->uevent_state, ISOLATION_GROUP_UNMANAGED);
 }
 
+/* --- reservations ------------------------------------------------------------ */
+
+/* The device that the reservation cases reserve: isokunit.7 */
+#define ISO_RES_ID	7
+#define ISO_RES_NAME	ISO_DEV ".7"
+#define ISO_RES_PCI	"0000:fe:1f.7"
+
+static void iso_unreserve_action(void *name)
+{
+	isolation_unreserve(&platform_bus_type, name, NULL);
+}
+
+/* Reserve the platform device @name for @manager until the case ends. */
+static void iso_reserve(struct kunit *test, const char *name,
+			const char *manager)
+{
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_reserve(&platform_bus_type, name, manager));
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, iso_unreserve_action,
+						  (void *)name));
+}
+
+static void isolation_reservation_holds_group_at_placement_test(struct kunit *test)
+{
+	struct device *dev, *host, *stub;
+
+	iso_reserve(test, ISO_RES_NAME, "kunit-mgr");
+	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
+	/* Held and prepared before the match: the host driver never probed. */
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"),
+			   "kunit-mgr\n");
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+	KUNIT_EXPECT_EQ(test, iso_probes, 1);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	/* The rest of the group goes to the manager too; stubs stay. */
+	host = iso_device(test, "isokunit-host");
+	stub = iso_device(test, "isokunit-stub");
+	KUNIT_EXPECT_TRUE(test, bound_to(host, &iso_mgr_driver));
+	KUNIT_EXPECT_TRUE(test, bound_to(stub, &iso_stub_driver));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	/* The claim's hold outlives the manager's drivers. */
+	device_release_driver(dev);
+	device_release_driver(host);
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"),
+			   "kunit-mgr\n");
+}
+
+static void isolation_reservation_waits_for_manager_test(struct kunit *test)
+{
+	struct device *dev, *stub;
+
+	iso_reserve(test, ISO_RES_NAME, "kunit-mgr");
+	isolation_manager_unregister(&ctx->mgr);
+	ctx->mgr_gone = true;
+	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
+	stub = iso_device(test, "isokunit-stub");
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "state"),
+			   "reserved\n");
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"),
+			   "kunit-mgr\n");
+	/* Only compatible drivers bind meanwhile, whoever asks. */
+	KUNIT_EXPECT_NULL(test, dev->driver);
+	KUNIT_EXPECT_TRUE(test, bound_to(stub, &iso_stub_driver));
+	KUNIT_EXPECT_EQ(test, -EBUSY, iso_bind(dev, &iso_host_driver));
+	KUNIT_EXPECT_EQ(test, -EBUSY, group_write(test, ctx->group, "manager",
+						  "kunit-other"));
+	KUNIT_EXPECT_EQ(test, iso_probes, 1);
+
+	/* The manager comes: it takes the group, and binds it once it can. */
+	KUNIT_ASSERT_EQ(test, 0, isolation_manager_register(&ctx->mgr));
+	ctx->mgr_gone = false;
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"),
+			   "kunit-mgr\n");
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_manager_add_driver(&ctx->mgr,
+						     &iso_mgr_driver.driver));
+	isolation_manager_claim_reserved(&ctx->mgr);
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+	KUNIT_EXPECT_TRUE(test, bound_to(stub, &iso_stub_driver));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+}
+
+static void isolation_reservation_outlives_its_manager_test(struct kunit *test)
+{
+	struct device *dev;
+
+	iso_reserve(test, ISO_RES_NAME, "kunit-mgr");
+	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
+	KUNIT_ASSERT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+	device_release_driver(dev);
+	isolation_manager_unregister(&ctx->mgr);
+	ctx->mgr_gone = true;
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_RESERVED);
+	KUNIT_EXPECT_EQ(test, -EBUSY, iso_bind(dev, &iso_host_driver));
+	KUNIT_ASSERT_EQ(test, 0, isolation_manager_register(&ctx->mgr));
+	ctx->mgr_gone = false;
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"),
+			   "kunit-mgr\n");
+}
+
+static void isolation_reservation_survives_readd_test(struct kunit *test)
+{
+	struct isolation_group *group;
+	struct device *dev;
+
+	iso_reserve(test, ISO_RES_NAME, "kunit-mgr");
+	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
+	KUNIT_ASSERT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+	kunit_release_action(test, platform_device_unregister_action,
+			     to_platform_device(dev));
+
+	/* Placed again, into a group of its own this time. */
+	group = test_group_alloc(test);
+	ctx->group = group;
+	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
+	KUNIT_EXPECT_TRUE(test, device_links_to(dev, group));
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+	KUNIT_EXPECT_STREQ(test, group_file(test, group, "manager"),
+			   "kunit-mgr\n");
+	EXPECT_STATE(test, group, ISOLATION_GROUP_LOCKED);
+	KUNIT_EXPECT_EQ(test, iso_probes, 2);
+}
+
+static void isolation_unreserve_lets_group_go_test(struct kunit *test)
+{
+	struct device *dev;
+
+	iso_reserve(test, ISO_RES_NAME, "kunit-mgr");
+	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
+	KUNIT_ASSERT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+	/* The manager file cannot release what a reservation holds. */
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			group_write(test, ctx->group, "manager", "\n"));
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+
+	KUNIT_EXPECT_EQ(test, 0, isolation_unreserve(&platform_bus_type,
+						     ISO_RES_NAME, NULL));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_host_driver));
+	KUNIT_EXPECT_EQ(test, -ENODEV, isolation_unreserve(&platform_bus_type,
+							   ISO_RES_NAME, NULL));
+}
+
+static void isolation_unreserve_of_removed_device_lets_group_go_test(struct kunit *test)
+{
+	struct device *dev, *other;
+
+	iso_reserve(test, ISO_RES_NAME, "kunit-mgr");
+	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
+	other = iso_device(test, "isokunit-host");
+	KUNIT_ASSERT_TRUE(test, bound_to(other, &iso_mgr_driver));
+	/* The reserved device goes on its own; its group stays held. */
+	kunit_release_action(test, platform_device_unregister_action,
+			     to_platform_device(dev));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			group_write(test, ctx->group, "manager", "\n"));
+	/* Its reservation goes too: the group is let go. */
+	KUNIT_EXPECT_EQ(test, 0, isolation_unreserve(&platform_bus_type,
+						     ISO_RES_NAME, NULL));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+	KUNIT_EXPECT_TRUE(test, bound_to(other, &iso_host_driver));
+}
+
+static void isolation_release_reserved_unprepares_devices_test(struct kunit *test)
+{
+	struct device *dev;
+
+	iso_reserve(test, ISO_RES_NAME, "kunit-mgr");
+	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
+	KUNIT_ASSERT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+	/* The manager's driver goes: the device is steered back. */
+	device_release_driver(dev);
+	isolation_manager_release_reserved(&ctx->mgr);
+	KUNIT_EXPECT_GT(test,
+			device_match_driver_override(dev, &iso_host_driver.driver),
+			0);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	KUNIT_EXPECT_EQ(test, -EBUSY, iso_bind(dev, &iso_host_driver));
+	/* It comes back: the group's devices are bound to it again. */
+	isolation_manager_claim_reserved(&ctx->mgr);
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+}
+
+static void isolation_unreserve_of_waiting_group_probes_host_test(struct kunit *test)
+{
+	struct device *dev;
+
+	iso_reserve(test, ISO_RES_NAME, "kunit-none");
+	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_RESERVED);
+	KUNIT_EXPECT_NULL(test, dev->driver);
+	/* A reservation for another manager is not this one. */
+	KUNIT_EXPECT_EQ(test, -ENODEV, isolation_unreserve(&platform_bus_type,
+							   ISO_RES_NAME,
+							   "kunit-mgr"));
+	KUNIT_EXPECT_EQ(test, 0, isolation_unreserve(&platform_bus_type,
+						     ISO_RES_NAME, NULL));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_host_driver));
+}
+
+static void isolation_reserve_of_placed_device_claims_group_test(struct kunit *test)
+{
+	struct device *dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
+
+	KUNIT_ASSERT_TRUE(test, bound_to(dev, &iso_host_driver));
+	iso_reserve(test, ISO_RES_NAME, "kunit-mgr");
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	KUNIT_EXPECT_EQ(test, -EEXIST, isolation_reserve(&platform_bus_type,
+							 ISO_RES_NAME,
+							 "kunit-mgr"));
+}
+
+static void isolation_failed_reserve_leaves_nothing_test(struct kunit *test)
+{
+	struct device *dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
+
+	/* No such manager: no claim, and no reservation left behind. */
+	KUNIT_EXPECT_EQ(test, -ENODEV, isolation_reserve(&platform_bus_type,
+							 ISO_RES_NAME,
+							 "kunit-none"));
+	expect_group_untouched(test, dev);
+	KUNIT_EXPECT_EQ(test, -ENODEV, isolation_unreserve(&platform_bus_type,
+							   ISO_RES_NAME, NULL));
+	/* A manager that fails the claim: rolled back, no reservation. */
+	ctx->claim_error = -EIO;
+	KUNIT_EXPECT_EQ(test, -EIO, isolation_reserve(&platform_bus_type,
+						      ISO_RES_NAME,
+						      "kunit-mgr"));
+	expect_group_untouched(test, dev);
+	KUNIT_EXPECT_EQ(test, -ENODEV, isolation_unreserve(&platform_bus_type,
+							   ISO_RES_NAME, NULL));
+}
+
+static void iso_unreserve_pci_action(void *unused)
+{
+	iso_sysfs_write("kernel/isolation_groups/unreserve", ISO_RES_PCI);
+}
+
+static void isolation_reservation_files_test(struct kunit *test)
+{
+	static const char * const garbage[] = {
+		"\n", "kunit-mgr", "kunit-mgr@", "@" ISO_RES_PCI,
+		"kunit-mgr@0000:fe:1f", "kunit-mgr@000:fe:1f.7",
+		"kunit-mgr@0000:fe:20.7", "kunit-mgr@0000:fe:1f.8",
+		"kunit-mgr@0000:fe:1f.7x", "kunit-mgr@000000000:fe:1f.7",
+		"kunit mgr@" ISO_RES_PCI, "kunit-mgr@" ISO_RES_PCI "\n\n",
+		"kunit-mgr\n@" ISO_RES_PCI, "kunit-mgr@@" ISO_RES_PCI,
+		"kunit-mgr@0000:fe:1f.7,kunit-mgr@0000:fe:1f.6",
+		ISO_RES_PCI, ISO_RES_PCI "\n",
+	};
+	const char *list = "kernel/isolation_groups/reservations";
+	const char *reserve = "kernel/isolation_groups/reserve";
+	const char *unreserve = "kernel/isolation_groups/unreserve";
+	char *before, *buf;
+	unsigned int i;
+
+	if (!IS_ENABLED(CONFIG_PCI))
+		kunit_skip(test, "reservations name PCI devices");
+	before = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	buf = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, before);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_GE(test, iso_sysfs_read(list, before, PAGE_SIZE), 0);
+
+	/* Either case; listed as the kernel names the device. */
+	KUNIT_ASSERT_EQ(test, 23, iso_sysfs_write(reserve,
+						  "kunit-mgr@0000:FE:1f.7\n"));
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, iso_unreserve_pci_action,
+						  NULL));
+	iso_sysfs_read(list, buf, PAGE_SIZE);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "kunit-mgr@" ISO_RES_PCI "\n"));
+	KUNIT_EXPECT_EQ(test, -EEXIST, iso_sysfs_write(reserve, "kunit-other@"
+						       ISO_RES_PCI));
+	for (i = 0; i < ARRAY_SIZE(garbage); i++)
+		KUNIT_EXPECT_EQ_MSG(test, -EINVAL,
+				    iso_sysfs_write(reserve, garbage[i]),
+				    "reserve \"%s\"", garbage[i]);
+	KUNIT_EXPECT_EQ(test, -EINVAL, iso_sysfs_write(unreserve, "fe:1f.7"));
+	KUNIT_EXPECT_EQ(test, -ENODEV, iso_sysfs_write(unreserve, "kunit-other@"
+						       ISO_RES_PCI));
+	iso_sysfs_read(list, buf, PAGE_SIZE);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "kunit-mgr@" ISO_RES_PCI "\n"));
+
+	/* Taken out by the line that lists it. */
+	KUNIT_EXPECT_GT(test, iso_sysfs_write(unreserve, "kunit-mgr@"
+					      ISO_RES_PCI "\n"), 0);
+	iso_sysfs_read(list, buf, PAGE_SIZE);
+	KUNIT_EXPECT_STREQ(test, buf, before);
+	KUNIT_EXPECT_EQ(test, -ENODEV, iso_sysfs_write(unreserve, ISO_RES_PCI));
+}
+
+static void isolation_reservation_files_need_cap_sys_admin_test(struct kunit *test)
+{
+	const struct cred *old;
+	struct cred *cred;
+	ssize_t reserved, unreserved;
+
+	cred = prepare_creds();
+	KUNIT_ASSERT_NOT_NULL(test, cred);
+	cap_lower(cred->cap_effective, CAP_SYS_ADMIN);
+	old = override_creds(cred);
+	reserved = iso_sysfs_write("kernel/isolation_groups/reserve",
+				   "kunit-mgr@" ISO_RES_PCI);
+	unreserved = iso_sysfs_write("kernel/isolation_groups/unreserve",
+				     ISO_RES_PCI);
+	revert_creds(old);
+	put_cred(cred);
+	KUNIT_EXPECT_EQ(test, -EPERM, reserved);
+	KUNIT_EXPECT_EQ(test, -EPERM, unreserved);
+}
+
 #if IS_ENABLED(CONFIG_FAILSLAB) && IS_ENABLED(CONFIG_FAULT_INJECTION_DEBUG_FS)
 /*
  * Allocation failures, one point after another: the n-th allocation of
@@ -2179,7 +2524,8 @@ static void isolation_test_exit(struct kunit *test)
 	/* Before the case's devices and groups go, in KUnit's cleanup. */
 	if (ctx->other.name)
 		isolation_manager_unregister(&ctx->other);
-	isolation_manager_unregister(&ctx->mgr);
+	if (!ctx->mgr_gone)
+		isolation_manager_unregister(&ctx->mgr);
 	if (ctx->prov_b.name)
 		isolation_provider_unregister(&ctx->prov_b);
 	if (ctx->prov.name)
@@ -2316,6 +2662,19 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_release_keeps_other_holds),
 	KUNIT_CASE(isolation_release_unbinds_holding_drivers),
 	KUNIT_CASE(isolation_state_change_sends_uevent),
+	/* reservations */
+	KUNIT_CASE(isolation_reservation_holds_group_at_placement_test),
+	KUNIT_CASE(isolation_reservation_waits_for_manager_test),
+	KUNIT_CASE(isolation_reservation_outlives_its_manager_test),
+	KUNIT_CASE(isolation_reservation_survives_readd_test),
+	KUNIT_CASE(isolation_unreserve_lets_group_go_test),
+	KUNIT_CASE(isolation_unreserve_of_removed_device_lets_group_go_test),
+	KUNIT_CASE(isolation_release_reserved_unprepares_devices_test),
+	KUNIT_CASE(isolation_unreserve_of_waiting_group_probes_host_test),
+	KUNIT_CASE(isolation_reserve_of_placed_device_claims_group_test),
+	KUNIT_CASE(isolation_failed_reserve_leaves_nothing_test),
+	KUNIT_CASE(isolation_reservation_files_test),
+	KUNIT_CASE(isolation_reservation_files_need_cap_sys_admin_test),
 	/* allocation failures */
 	KUNIT_CASE(isolation_fault_group_alloc_test),
 	KUNIT_CASE(isolation_fault_add_device_test),
