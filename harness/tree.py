@@ -385,5 +385,23 @@ def export(out):
     out = Path(out).resolve()
     shutil.rmtree(out, ignore_errors=True)
     run(git + ["format-patch", "-q", "--cover-letter", "-o", str(out), "base..HEAD"])
+    fill_cover_letter(out / "0000-cover-letter.patch")
     log(f"exported {len(changes)} patches against Linux {b.version} to {out}")
     return repo, out
+
+
+COVER_LETTER = REPO / "patches" / "cover-letter"
+
+
+def fill_cover_letter(path):
+    """Put patches/cover-letter (a Subject: line, a blank line, the body)
+    in place of the template that git format-patch writes."""
+    head, _, body = COVER_LETTER.read_text().partition("\n\n")
+    if not head.startswith("Subject: ") or "\n" in head or not body.strip():
+        raise Failure(f"{COVER_LETTER}: expected a Subject: line, a blank line, then the body")
+    text = path.read_text()
+    for mark in ("*** SUBJECT HERE ***", "*** BLURB HERE ***"):
+        if mark not in text:
+            raise Failure(f"{path}: git format-patch wrote no '{mark}' to replace")
+    text = text.replace("*** SUBJECT HERE ***", head[len("Subject: "):])
+    path.write_text(text.replace("*** BLURB HERE ***", body.rstrip("\n")))

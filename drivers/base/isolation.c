@@ -2249,8 +2249,8 @@ static int isolation_group_release(struct isolation_group *group,
 	if (group->manager != mgr) {
 		ret = -EINVAL;
 	} else if (group->reserved) {
-		pr_info("group %d: not released: a reservation holds it; remove the reservation instead\n",
-			group->id);
+		pr_info_ratelimited("group %d: not released: a reservation holds it; remove the reservation instead\n",
+				    group->id);
 		ret = -EBUSY;
 	} else if (group->owner_cnt) {
 		/*
@@ -2641,7 +2641,8 @@ static int isolation_reserve_device(struct device *dev, const char *manager)
 		return 0;
 	mgr = isolation_manager_load(manager);
 	if (!mgr) {
-		dev_info(dev, "not reserved: no manager named %s\n", manager);
+		dev_info_ratelimited(dev, "not reserved: no manager named %s\n",
+				     manager);
 		ret = -ENODEV;
 		goto out;
 	}
@@ -2802,8 +2803,8 @@ VISIBLE_IF_KUNIT int isolation_unreserve(const struct bus_type *bus,
 		put_device(dev);
 	}
 	if (group && isolation_group_in_use(group)) {
-		pr_info("group %d: reservation of %s kept: a user of its manager has its devices\n",
-			isolation_group_id(group), name);
+		pr_info_ratelimited("group %d: reservation of %s kept: a user of its manager has its devices\n",
+				    isolation_group_id(group), name);
 		isolation_group_put(group);
 		return -EBUSY;
 	}
