@@ -2052,7 +2052,7 @@ EXPORT_SYMBOL_IF_KUNIT(isolation_group_claim);
  * out, which would hide the groups they visit.
  */
 static struct isolation_group **
-isolation_reserved_groups(struct isolation_manager *mgr, unsigned int *n)
+isolation_held_groups(struct isolation_manager *mgr, unsigned int *n)
 {
 	struct isolation_group *group, **groups = NULL;
 	struct isolation_manager *m;
@@ -2137,7 +2137,7 @@ void isolation_manager_claim_reserved(struct isolation_manager *mgr)
 	int ret;
 
 	mutex_lock(&isolation_manager_lock);
-	groups = isolation_reserved_groups(mgr, &n);
+	groups = isolation_held_groups(mgr, &n);
 	mutex_unlock(&isolation_manager_lock);
 	if (!groups) {
 		pr_err("%s: cannot bind the devices of reserved groups: out of memory\n",
@@ -2204,7 +2204,7 @@ void isolation_manager_release_reserved(struct isolation_manager *mgr)
 	unsigned int i, n = 0;
 
 	mutex_lock(&isolation_manager_lock);
-	groups = isolation_reserved_groups(mgr, &n);
+	groups = isolation_held_groups(mgr, &n);
 	mutex_unlock(&isolation_manager_lock);
 	if (!groups)
 		return;
@@ -2819,7 +2819,7 @@ VISIBLE_IF_KUNIT int isolation_unreserve(const struct bus_type *bus,
 	 * on its own).
 	 */
 	mutex_lock(&isolation_manager_lock);
-	groups = isolation_reserved_groups(NULL, &n);
+	groups = isolation_held_groups(NULL, &n);
 	mutex_unlock(&isolation_manager_lock);
 	if (!groups)
 		return -ENOMEM;
