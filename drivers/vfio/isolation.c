@@ -132,10 +132,11 @@ static void vfio_isolation_prepare_device(struct isolation_manager *mgr,
 {
 	struct vfio_isolation_claim *claim = vfio_isolation_claim_get(dev);
 
-	if (claim) {
+	if (!claim)
+		return;
+	if (claim->prepare)
 		claim->prepare(dev);
-		module_put(claim->owner);
-	}
+	module_put(claim->owner);
 }
 
 /* Only logs: it runs under the isolation group's mutex. */
