@@ -1908,6 +1908,21 @@ static void iso_reserve(struct kunit *test, const char *name,
 						  (void *)name));
 }
 
+/*
+ * The reserved device, ISO_RES_NAME, reserved for ctx->mgr until the case
+ * ends, steered to the host driver and placed in ctx->group: held and
+ * prepared, it binds the manager's driver instead.
+ */
+static struct device *iso_reserved_device(struct kunit *test)
+{
+	struct device *dev;
+
+	iso_reserve(test, ISO_RES_NAME, "kunit-mgr");
+	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
+	KUNIT_ASSERT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+	return dev;
+}
+
 static void isolation_reservation_holds_group_at_placement_test(struct kunit *test)
 {
 	struct device *dev, *host, *stub;
@@ -1973,9 +1988,7 @@ static void isolation_reservation_outlives_its_manager_test(struct kunit *test)
 {
 	struct device *dev;
 
-	iso_reserve(test, ISO_RES_NAME, "kunit-mgr");
-	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
-	KUNIT_ASSERT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+	dev = iso_reserved_device(test);
 	device_release_driver(dev);
 	isolation_manager_unregister(&ctx->mgr);
 	ctx->mgr_gone = true;
@@ -1993,9 +2006,7 @@ static void isolation_reservation_survives_readd_test(struct kunit *test)
 	struct isolation_group *group;
 	struct device *dev;
 
-	iso_reserve(test, ISO_RES_NAME, "kunit-mgr");
-	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
-	KUNIT_ASSERT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+	dev = iso_reserved_device(test);
 	kunit_release_action(test, platform_device_unregister_action,
 			     to_platform_device(dev));
 
@@ -2015,9 +2026,7 @@ static void isolation_unreserve_lets_group_go_test(struct kunit *test)
 {
 	struct device *dev;
 
-	iso_reserve(test, ISO_RES_NAME, "kunit-mgr");
-	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
-	KUNIT_ASSERT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+	dev = iso_reserved_device(test);
 	/* The manager file cannot release what a reservation holds. */
 	KUNIT_EXPECT_EQ(test, -EBUSY,
 			group_write(test, ctx->group, "manager", "\n"));
@@ -2056,9 +2065,7 @@ static void isolation_release_reserved_unprepares_devices_test(struct kunit *tes
 {
 	struct device *dev;
 
-	iso_reserve(test, ISO_RES_NAME, "kunit-mgr");
-	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
-	KUNIT_ASSERT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+	dev = iso_reserved_device(test);
 	/* The manager's driver goes: the device is steered back. */
 	device_release_driver(dev);
 	isolation_manager_release_reserved(&ctx->mgr);
