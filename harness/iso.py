@@ -265,10 +265,16 @@ def cmd_refresh(args):
 
 # What the series touches, built after each of its patches by export --build.
 SERIES_DIRS = ["drivers/base/", "drivers/pci/", "drivers/iommu/", "drivers/vfio/"]
+# The two ways distributions build it: VFIO and the KUnit suites as modules
+# (the boot kernel, linked by modpost), and all of it built in.
+SERIES_BUILDS = [("series-modular", ["boot.config"], SERIES_DIRS + ["modules"]),
+                 ("series-builtin", ["boot.config", "builtin.config"],
+                  SERIES_DIRS + ["drivers/bus/fsl-mc/", "drivers/cdx/cdx.o"])]
 
 
 def build_each_patch(repo):
-    """Build SERIES_DIRS of the boot kernel at every commit of the exported series."""
+    """At every commit of the exported series: build what it touches modular
+    and built in, and run the KUnit suites that exist at that point."""
     commits = subprocess.run(["git", "-C", str(repo), "rev-list", "--reverse", "base..HEAD"],
                              capture_output=True, text=True, check=True).stdout.split()
     head = commits[-1]
@@ -278,10 +284,14 @@ def build_each_patch(repo):
                                      capture_output=True, text=True).stdout.strip()
             log(f"patch {n}/{len(commits)}: {subject}")
             subprocess.run(["git", "-C", str(repo), "checkout", "-q", sha], check=True)
-            kbuild.build_kernel(repo, "series", ["boot.config"], targets=SERIES_DIRS)
+            for name, fragments, targets in SERIES_BUILDS:
+                kbuild.build_kernel(repo, name, fragments, targets=targets, series_point=True)
+            if not kbuild.kunit(repo, build=CACHE / "build" / "kunit-series"):
+                raise Failure(f"patch {n}/{len(commits)}: the KUnit suites fail")
     finally:
         subprocess.run(["git", "-C", str(repo), "checkout", "-q", head])
-    log(f"every one of the {len(commits)} patches builds {' '.join(SERIES_DIRS)}")
+    log(f"every one of the {len(commits)} patches builds {' '.join(SERIES_DIRS)} "
+        "modular and built in, and passes the KUnit suites it has")
 
 
 def cmd_export(args):

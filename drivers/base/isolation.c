@@ -129,6 +129,7 @@ struct isolation_member {
 	bool foreign;			/* counted in group->foreign */
 	char *link_name;		/* the member's name in devices/ */
 	char *reason;
+	struct device_attribute reason_attr;	/* the device's isolation_reason */
 };
 
 struct isolation_manager_driver {
@@ -148,6 +149,7 @@ struct isolation_reservation {
 };
 
 #define ISOLATION_GROUP_LINK	"isolation_group"
+#define ISOLATION_REASON_FILE	"isolation_reason"
 
 /* A bound on renames when two members share a name (different buses). */
 #define ISOLATION_MAX_LINK_RETRIES	64
@@ -222,7 +224,7 @@ isolation_driver_manager(const struct device_driver *drv)
 static bool isolation_driver_foreign(struct isolation_manager *mgr,
 				     const struct device_driver *drv)
 {
-	return drv && !drv->isolation_compatible &&
+	return drv && !drv->driver_managed_dma &&
 	       !isolation_manager_owns(mgr, drv);
 }
 
@@ -237,7 +239,7 @@ static bool isolation_driver_refused(struct isolation_manager *mgr,
 {
 	if (mgr)
 		return isolation_driver_foreign(mgr, drv);
-	return reserved && drv && !drv->isolation_compatible;
+	return reserved && drv && !drv->driver_managed_dma;
 }
 
 static enum isolation_group_state
@@ -406,7 +408,7 @@ static void isolation_group_take_for(struct isolation_group *group,
  * The manager lets the group go, whatever holds it.  A reserved group
  * waits for the manager to come back.
  */
-static void __isolation_group_let_go(struct isolation_group *group)
+static void __isolation_group_unmanage(struct isolation_group *group)
 {
 	struct isolation_manager *mgr = group->manager;
 
@@ -424,16 +426,16 @@ static void __isolation_group_let_go(struct isolation_group *group)
 	group->owner = NULL;
 	group->owner_cnt = 0;
 	isolation_group_refilter(group);
-	pr_debug("group %d: let go by %s\n", group->id, mgr->name);
+	pr_debug("group %d: no longer managed by %s\n", group->id, mgr->name);
 }
 
 /* Let the group go if its last hold is gone. */
-static void isolation_group_let_go_unheld(struct isolation_group *group)
+static void isolation_group_unmanage_if_unheld(struct isolation_group *group)
 {
 	lockdep_assert_held(&group->mutex);
 
 	if (group->manager && !group->holds && !group->bound)
-		__isolation_group_let_go(group);
+		__isolation_group_unmanage(group);
 }
 
 /* The registered manager named @name, or NULL. */
@@ -551,7 +553,7 @@ void isolation_group_clear_manager(struct isolation_group *group,
 	old = __isolation_group_state(group);
 	if (group->manager == mgr && group->holds) {
 		group->holds--;
-		isolation_group_let_go_unheld(group);
+		isolation_group_unmanage_if_unheld(group);
 	}
 	isolation_group_changed(group, old, mgr);
 	mutex_unlock(&group->mutex);
@@ -759,6 +761,31 @@ isolation_group_find_member(struct isolation_group *group, struct device *dev)
 }
 
 /*
+ * The member's reason, in its device's directory.  The file is the
+ * member's own: removing it waits for a running read, and only then is the
+ * member freed, so the read needs no lock.
+ */
+static ssize_t isolation_reason_show(struct device *dev,
+				     struct device_attribute *attr, char *buf)
+{
+	struct isolation_member *member =
+		container_of(attr, struct isolation_member, reason_attr);
+
+	return sysfs_emit(buf, "%s\n", member->reason);
+}
+
+static int isolation_member_add_reason(struct isolation_member *member)
+{
+	struct device_attribute *attr = &member->reason_attr;
+
+	sysfs_attr_init(&attr->attr);
+	attr->attr.name = ISOLATION_REASON_FILE;
+	attr->attr.mode = 0444;
+	attr->show = isolation_reason_show;
+	return sysfs_create_file(&member->dev->kobj, &attr->attr);
+}
+
+/*
  * Link the member into devices/ under its device's name.  Two members can
  * share a name when they sit on different buses; like iommu groups, the
  * second gets a ".<n>" suffix rather than a failure.
@@ -772,6 +799,11 @@ static int isolation_member_link(struct isolation_group *group,
 	ret = sysfs_create_link(&dev->kobj, &group->kobj, ISOLATION_GROUP_LINK);
 	if (ret)
 		return ret;
+	ret = isolation_member_add_reason(member);
+	if (ret) {
+		sysfs_remove_link(&dev->kobj, ISOLATION_GROUP_LINK);
+		return ret;
+	}
 
 	member->link_name = kstrdup(dev_name(dev), GFP_KERNEL);
 	for (i = 0; member->link_name; i++) {
@@ -787,6 +819,7 @@ static int isolation_member_link(struct isolation_group *group,
 		ret = -ENOMEM;
 	if (ret) {
 		kfree(member->link_name);
+		sysfs_remove_file(&dev->kobj, &member->reason_attr.attr);
 		sysfs_remove_link(&dev->kobj, ISOLATION_GROUP_LINK);
 	}
 	return ret;
@@ -796,6 +829,7 @@ static void isolation_member_unlink(struct isolation_group *group,
 				    struct isolation_member *member)
 {
 	sysfs_remove_link(group->devices_kobj, member->link_name);
+	sysfs_remove_file(&member->dev->kobj, &member->reason_attr.attr);
 	sysfs_remove_link(&member->dev->kobj, ISOLATION_GROUP_LINK);
 	kfree(member->link_name);
 }
@@ -961,7 +995,7 @@ static bool isolation_group_apply_reservation(struct isolation_group *group,
  * isolation_group_add_device - make a device a member of a group
  * @group: the group; the caller holds a reference
  * @dev: a registered device that is in no isolation group
- * @reason: why @dev is in this group, for the group's "reason" file, e.g.
+ * @reason: why @dev is in this group, for its isolation_reason file, e.g.
  *	    "behind PCIe-to-PCI bridge 0000:03:00.0"; copied
  *
  * Called by the group's provider, typically as the device is added to its
@@ -1096,7 +1130,7 @@ void isolation_group_remove_device(struct device *dev)
 	if (group->refused_dev == dev)
 		WRITE_ONCE(group->refused_dev, NULL);
 	isolation_notify(mgr, group, dev, ISOLATION_EVENT_DEVICE_REMOVED);
-	isolation_group_let_go_unheld(group);
+	isolation_group_unmanage_if_unheld(group);
 	isolation_group_changed(group, old, mgr);
 	mutex_unlock(&group->mutex);
 
@@ -1270,7 +1304,7 @@ static void isolation_group_rejudge(struct isolation_group *group,
 	if (group->manager != mgr)
 		return;
 	isolation_group_recount(group);
-	isolation_group_let_go_unheld(group);
+	isolation_group_unmanage_if_unheld(group);
 }
 
 /* @mgr goes: it lets go of a group it holds. */
@@ -1278,7 +1312,7 @@ static void isolation_group_abandon(struct isolation_group *group,
 				    struct isolation_manager *mgr)
 {
 	if (group->manager == mgr)
-		__isolation_group_let_go(group);
+		__isolation_group_unmanage(group);
 }
 
 /* @mgr has registered: it takes a group that waits for it. */
@@ -1373,8 +1407,8 @@ EXPORT_SYMBOL_GPL(isolation_manager_unregister);
  *
  * Devices of the groups @mgr holds may bind to @drv, and a device that
  * binds to it takes the group for @mgr if no manager holds it.  Drivers
- * that do no DMA of their own need not be added: they set
- * isolation_compatible.
+ * that do no DMA through the kernel's DMA API need not be added: they set
+ * driver_managed_dma.
  *
  * Context: process context, may sleep.
  * Return: 0; -EBUSY if @drv is a driver of a manager already, -ENOMEM.
@@ -1698,7 +1732,7 @@ void isolation_device_unbind(struct device *dev)
 	mgr = group->manager;
 	member = isolation_group_find_member(group, dev);
 	isolation_member_set_driver(group, member, NULL);
-	isolation_group_let_go_unheld(group);
+	isolation_group_unmanage_if_unheld(group);
 	isolation_group_changed(group, old, mgr);
 	mutex_unlock(&group->mutex);
 }
@@ -1959,7 +1993,7 @@ static void isolation_group_drop_claim(struct isolation_group *group,
 	if (group->claimed && group->manager == mgr && !group->reserved) {
 		group->claimed = false;
 		group->holds--;
-		isolation_group_let_go_unheld(group);
+		isolation_group_unmanage_if_unheld(group);
 	}
 	isolation_group_changed(group, old, mgr);
 	mutex_unlock(&group->mutex);
@@ -2274,8 +2308,8 @@ static int isolation_group_release(struct isolation_group *group,
 		holds = group->holds + group->bound;
 	mutex_unlock(&group->mutex);
 	if (holds) {
-		pr_info("group %d: still held by %s (%u holds): host drivers cannot probe\n",
-			group->id, mgr->name, holds);
+		pr_info_ratelimited("group %d: still held by %s (%u holds): host drivers cannot probe\n",
+				    group->id, mgr->name, holds);
 		ret = -EBUSY;
 		goto out;
 	}
@@ -2378,14 +2412,14 @@ static int isolation_group_write_manager(struct isolation_group *group,
 	} else {
 		mgr = isolation_manager_load(name);
 		if (!mgr) {
-			pr_info("group %d: no manager named %s\n", group->id,
-				name);
+			pr_info_ratelimited("group %d: no manager named %s\n",
+					    group->id, name);
 			return -ENODEV;
 		}
 		ret = isolation_group_claim(group, mgr);
 		if (ret)
-			pr_info("group %d: claim for %s failed: %d\n",
-				group->id, name, ret);
+			pr_info_ratelimited("group %d: claim for %s failed: %d\n",
+					    group->id, name, ret);
 	}
 	module_put(mgr->owner);
 	return ret;
@@ -2471,27 +2505,14 @@ static ssize_t blockers_show(struct isolation_group *group, char *buf)
 			blocks = member->foreign;
 		} else {
 			rcu_read_lock();
-			blocks = drv && !drv->isolation_compatible &&
+			blocks = drv && !drv->driver_managed_dma &&
 				 !isolation_driver_manager(drv);
 			rcu_read_unlock();
 		}
 		if (blocks)
-			len += sysfs_emit_at(buf, len, "%s %s\n",
-					     dev_name(member->dev), drv->name);
+			len += sysfs_emit_at(buf, len, "%s\n",
+					     dev_name(member->dev));
 	}
-	mutex_unlock(&group->mutex);
-	return len;
-}
-
-static ssize_t reason_show(struct isolation_group *group, char *buf)
-{
-	struct isolation_member *member;
-	int len = 0;
-
-	mutex_lock(&group->mutex);
-	list_for_each_entry(member, &group->devices, list)
-		len += sysfs_emit_at(buf, len, "%s %s\n",
-				     dev_name(member->dev), member->reason);
 	mutex_unlock(&group->mutex);
 	return len;
 }
@@ -2503,7 +2524,6 @@ static ssize_t reason_show(struct isolation_group *group, char *buf)
 ISOLATION_GROUP_ATTR(provider, 0444);
 ISOLATION_GROUP_ATTR(state, 0444);
 ISOLATION_GROUP_ATTR(blockers, 0444);
-ISOLATION_GROUP_ATTR(reason, 0444);
 static struct isolation_group_attribute isolation_group_attr_manager =
 	__ATTR(manager, 0644, manager_show, manager_store);
 
@@ -2512,7 +2532,6 @@ static struct attribute *isolation_group_attrs[] = {
 	&isolation_group_attr_manager.attr,
 	&isolation_group_attr_state.attr,
 	&isolation_group_attr_blockers.attr,
-	&isolation_group_attr_reason.attr,
 	NULL
 };
 ATTRIBUTE_GROUPS(isolation_group);

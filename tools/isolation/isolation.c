@@ -511,17 +511,6 @@ static void groups_free(struct groups *gs)
 	gs->n = 0;
 }
 
-/* Cut @line at its first space: "<device> <rest>"; return the rest. */
-static char *split_word(char *line)
-{
-	char *sp = strchr(line, ' ');
-
-	if (!sp)
-		return line + strlen(line);
-	*sp = '\0';
-	return sp + 1;
-}
-
 /* The next line of the text at *@pos, cut out in place, or NULL. */
 static char *next_line(char **pos)
 {
@@ -539,6 +528,18 @@ static char *next_line(char **pos)
 	return line;
 }
 
+/* Why the member is in its group, from its device's isolation_reason. */
+static void dev_read_reason(struct dev *d)
+{
+	char addr[ADDR_MAX];
+
+	if (!d->path)
+		return;
+	d->reason = read_attr(d->path, "isolation_reason");
+	if (d->reason && find_pci_addr(d->reason, addr))
+		d->link = xstrdup(addr);
+}
+
 static void group_read_devices(struct group *g, const char *dir)
 {
 	char *ddir = xasprintf("%s/devices", dir);
@@ -554,7 +555,8 @@ static void group_read_devices(struct group *g, const char *dir)
 		link = xasprintf("%s/%s", ddir, de->d_name);
 		real = realpath(link, NULL);
 		g->devs = xrealloc(g->devs, (g->ndevs + 1) * sizeof(*g->devs));
-		dev_read(&g->devs[g->ndevs++], real, de->d_name);
+		dev_read(&g->devs[g->ndevs], real, de->d_name);
+		dev_read_reason(&g->devs[g->ndevs++]);
 		free(real);
 		free(link);
 	}
@@ -564,46 +566,26 @@ static void group_read_devices(struct group *g, const char *dir)
 	qsort(g->devs, g->ndevs, sizeof(*g->devs), dev_cmp);
 }
 
-/* Give each member its line of the "reason" file. */
-static void group_read_reasons(struct group *g, const char *dir)
-{
-	char *path = xasprintf("%s/reason", dir);
-	char *text = read_text(path);
-	char addr[ADDR_MAX];
-	char *pos, *line, *why;
-	size_t i;
-
-	free(path);
-	pos = text;
-	while ((line = next_line(&pos))) {
-		why = split_word(line);
-		for (i = 0; i < g->ndevs; i++) {
-			/* Two members of one name: the lines come in order. */
-			if (g->devs[i].reason || strcmp(g->devs[i].name, line))
-				continue;
-			g->devs[i].reason = xstrdup(why);
-			if (find_pci_addr(why, addr))
-				g->devs[i].link = xstrdup(addr);
-			break;
-		}
-	}
-	free(text);
-}
-
+/* The "blockers" file names devices, one a line; their drivers are theirs. */
 static void group_read_blockers(struct group *g, const char *dir)
 {
 	char *path = xasprintf("%s/blockers", dir);
 	char *text = read_text(path);
-	char *pos = text, *line, *drv;
+	char *pos = text, *line;
+	const char *drv;
 	struct blocker *b;
+	size_t i;
 
 	while ((line = next_line(&pos))) {
-		drv = split_word(line);
+		drv = NULL;
+		for (i = 0; i < g->ndevs && !drv; i++)
+			if (!strcmp(g->devs[i].name, line))
+				drv = g->devs[i].driver;
 		g->blockers = xrealloc(g->blockers,
 				       (g->nblockers + 1) * sizeof(*b));
 		b = &g->blockers[g->nblockers++];
 		b->device = xstrdup(line);
-		b->driver = xstrdup(drv);
+		b->driver = xstrdup(drv ? drv : "?");
 	}
 	free(text);
 	free(path);
@@ -643,7 +625,6 @@ static bool group_read(struct group *g, int id)
 		return false;
 	}
 	group_read_devices(g, dir);
-	group_read_reasons(g, dir);
 	group_read_blockers(g, dir);
 	free(dir);
 	return true;

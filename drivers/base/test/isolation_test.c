@@ -67,7 +67,7 @@ KUNIT_DEFINE_ACTION_WRAPPER(platform_driver_unregister_action,
 			    platform_driver_unregister,
 			    struct platform_driver *);
 
-/* --- drivers ------------------------------------------------------------- */
+/* Drivers. */
 
 static int iso_probe(struct platform_device *pdev)
 {
@@ -93,10 +93,9 @@ static struct platform_driver iso_mgr_driver = {
 
 static struct platform_driver iso_stub_driver = {
 	.probe = iso_probe,
-	.driver = {
-		.name = "isokunit-stub",
-		.isolation_compatible = true,
-	},
+	.driver.name = "isokunit-stub",
+	/* As pci-stub: the platform bus passes the flag to the driver core. */
+	.driver_managed_dma = true,
 };
 
 static struct platform_driver iso_async_driver = {
@@ -236,7 +235,7 @@ static struct device *iso_bus_device(struct kunit *test)
 	return dev;
 }
 
-/* --- the managers -------------------------------------------------------- */
+/* The managers. */
 
 static void iso_notify(struct isolation_manager *mgr,
 		       struct isolation_group *group, struct device *dev,
@@ -319,7 +318,7 @@ static struct notifier_block iso_bus_nb = {
 	.notifier_call = iso_bus_notify,
 };
 
-/* --- helpers ------------------------------------------------------------- */
+/* Helpers. */
 
 /* A group of @prov that the case holds until it ends, or releases earlier. */
 static struct isolation_group *test_group_alloc_for(struct kunit *test,
@@ -563,9 +562,9 @@ static bool device_links_to(struct device *dev, struct isolation_group *group)
 	return ret;
 }
 
-/* --- groups, members, references ----------------------------------------- */
+/* Groups, members, references. */
 
-static void isolation_group_alloc_appears_in_sysfs(struct kunit *test)
+static void isolation_group_alloc_appears_in_sysfs_test(struct kunit *test)
 {
 	struct isolation_group *group = test_group_alloc(test);
 
@@ -574,7 +573,7 @@ static void isolation_group_alloc_appears_in_sysfs(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, group_has(group, "devices"));
 }
 
-static void isolation_group_ids_are_distinct(struct kunit *test)
+static void isolation_group_ids_are_distinct_test(struct kunit *test)
 {
 	struct isolation_group *a = test_group_alloc(test);
 	struct isolation_group *b = test_group_alloc(test);
@@ -582,7 +581,7 @@ static void isolation_group_ids_are_distinct(struct kunit *test)
 	KUNIT_EXPECT_NE(test, isolation_group_id(a), isolation_group_id(b));
 }
 
-static void isolation_group_last_put_leaves_sysfs(struct kunit *test)
+static void isolation_group_last_put_leaves_sysfs_test(struct kunit *test)
 {
 	struct isolation_group *group = test_group_alloc(test);
 	int id = isolation_group_id(group);
@@ -593,7 +592,7 @@ static void isolation_group_last_put_leaves_sysfs(struct kunit *test)
 }
 
 /* A reference from isolation_group_get_from_dev() keeps the group. */
-static void isolation_group_get_keeps_group(struct kunit *test)
+static void isolation_group_get_keeps_group_test(struct kunit *test)
 {
 	struct isolation_group *group = test_group_alloc(test);
 	struct device *dev = test_device(test, "iso-get-0");
@@ -606,7 +605,7 @@ static void isolation_group_get_keeps_group(struct kunit *test)
 	isolation_group_put(group);
 }
 
-static void isolation_add_device_links_both_ways(struct kunit *test)
+static void isolation_add_device_links_both_ways_test(struct kunit *test)
 {
 	struct isolation_group *group = test_group_alloc(test);
 	struct device *dev = test_device(test, "iso-add-0");
@@ -617,7 +616,7 @@ static void isolation_add_device_links_both_ways(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, device_links_to(dev, group));
 }
 
-static void isolation_get_from_dev_finds_group(struct kunit *test)
+static void isolation_get_from_dev_finds_group_test(struct kunit *test)
 {
 	struct isolation_group *group = test_group_alloc(test);
 	struct device *dev = test_device(test, "iso-from-0");
@@ -631,7 +630,7 @@ static void isolation_get_from_dev_finds_group(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, isolation_group_get_from_dev(loner));
 }
 
-static void isolation_device_in_one_group_only(struct kunit *test)
+static void isolation_device_in_one_group_only_test(struct kunit *test)
 {
 	struct isolation_group *first = test_group_alloc(test);
 	struct isolation_group *second = test_group_alloc(test);
@@ -649,7 +648,7 @@ static void isolation_device_in_one_group_only(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, group_lists_name(second, dev));
 }
 
-static void isolation_add_unregistered_device_refused(struct kunit *test)
+static void isolation_add_unregistered_device_refused_test(struct kunit *test)
 {
 	struct isolation_group *group = test_group_alloc(test);
 	struct device *dev = test_device(test, "iso-gone-0");
@@ -663,7 +662,7 @@ static void isolation_add_unregistered_device_refused(struct kunit *test)
 	put_device(dev);
 }
 
-static void isolation_remove_device_unlinks(struct kunit *test)
+static void isolation_remove_device_unlinks_test(struct kunit *test)
 {
 	struct isolation_group *group = test_group_alloc(test);
 	struct device *dev = test_device(test, "iso-remove-0");
@@ -677,7 +676,7 @@ static void isolation_remove_device_unlinks(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, group_has(group, "devices"));
 }
 
-static void isolation_removed_device_can_join_again(struct kunit *test)
+static void isolation_removed_device_can_join_again_test(struct kunit *test)
 {
 	struct isolation_group *first = test_group_alloc(test);
 	struct isolation_group *second = test_group_alloc(test);
@@ -691,7 +690,7 @@ static void isolation_removed_device_can_join_again(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, group_links_to(second, dev));
 }
 
-static void isolation_remove_ungrouped_device_is_noop(struct kunit *test)
+static void isolation_remove_ungrouped_device_is_noop_test(struct kunit *test)
 {
 	struct device *dev = test_device(test, "iso-none-0");
 
@@ -699,7 +698,7 @@ static void isolation_remove_ungrouped_device_is_noop(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, dev->isolation_group);
 }
 
-static void isolation_member_keeps_group(struct kunit *test)
+static void isolation_member_keeps_group_test(struct kunit *test)
 {
 	struct isolation_group *group = test_group_alloc(test);
 	struct device *dev = test_device(test, "iso-keep-0");
@@ -711,7 +710,7 @@ static void isolation_member_keeps_group(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, device_links_to(dev, group));
 }
 
-static void isolation_last_member_frees_group(struct kunit *test)
+static void isolation_last_member_frees_group_test(struct kunit *test)
 {
 	struct isolation_group *group = test_group_alloc(test);
 	struct device *dev = test_device(test, "iso-last-0");
@@ -725,7 +724,7 @@ static void isolation_last_member_frees_group(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, group_id_in_sysfs(id));
 }
 
-static void isolation_device_del_leaves_group(struct kunit *test)
+static void isolation_device_del_leaves_group_test(struct kunit *test)
 {
 	struct isolation_group *group = test_group_alloc(test);
 	struct device *dev = test_device(test, "iso-del-0");
@@ -741,7 +740,7 @@ static void isolation_device_del_leaves_group(struct kunit *test)
 	put_device(dev);
 }
 
-static void isolation_device_del_frees_orphan_group(struct kunit *test)
+static void isolation_device_del_frees_orphan_group_test(struct kunit *test)
 {
 	struct isolation_group *group = test_group_alloc(test);
 	struct device *dev = test_device(test, "iso-orphan-0");
@@ -754,7 +753,7 @@ static void isolation_device_del_frees_orphan_group(struct kunit *test)
 }
 
 /* A device of the same name on another bus gets a suffix, not a failure. */
-static void isolation_same_name_members_both_linked(struct kunit *test)
+static void isolation_same_name_members_both_linked_test(struct kunit *test)
 {
 	struct isolation_group *group = test_group_alloc(test);
 	struct device *kdev = test_device(test, "iso-dup-0");
@@ -778,9 +777,9 @@ static void isolation_same_name_members_both_linked(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, group_links_to(group, kdev));
 }
 
-/* --- providers ----------------------------------------------------------- */
+/* Providers. */
 
-static void isolation_two_providers_at_once(struct kunit *test)
+static void isolation_two_providers_at_once_test(struct kunit *test)
 {
 	struct isolation_group *a = test_group_alloc_for(test, &ctx->prov);
 	struct isolation_group *b = test_group_alloc_for(test, &ctx->prov_b);
@@ -793,7 +792,7 @@ static void isolation_two_providers_at_once(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, iso_add(b, db, "r"));
 }
 
-static void isolation_provider_unregister_empties_groups(struct kunit *test)
+static void isolation_provider_unregister_empties_groups_test(struct kunit *test)
 {
 	struct isolation_group *group = test_group_alloc_for(test, &ctx->prov_b);
 	struct isolation_group *other = test_group_alloc(test);
@@ -816,9 +815,9 @@ static void isolation_provider_unregister_empties_groups(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, bystander->isolation_group, other);
 }
 
-/* --- the state machine ----------------------------------------------------- */
+/* The state machine. */
 
-static void isolation_new_group_is_unmanaged(struct kunit *test)
+static void isolation_new_group_is_unmanaged_test(struct kunit *test)
 {
 	iso_device(test, "isokunit-host");
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
@@ -827,7 +826,7 @@ static void isolation_new_group_is_unmanaged(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"), "\n");
 }
 
-static void isolation_manager_locks_group_without_drivers(struct kunit *test)
+static void isolation_manager_locks_group_without_drivers_test(struct kunit *test)
 {
 	iso_device(test, NULL);
 	iso_device(test, NULL);
@@ -841,7 +840,7 @@ static void isolation_manager_locks_group_without_drivers(struct kunit *test)
  * Matching reads a hint in the device, not the group: it must follow the
  * manager as devices join, leave, and the group is taken and let go.
  */
-static void isolation_match_hint_follows_manager(struct kunit *test)
+static void isolation_match_hint_follows_manager_test(struct kunit *test)
 {
 	struct device *a = iso_device(test, NULL);
 	struct device *b;
@@ -861,7 +860,7 @@ static void isolation_match_hint_follows_manager(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, READ_ONCE(a->p->isolation_group_held));
 }
 
-static void isolation_foreign_driver_keeps_group_managed(struct kunit *test)
+static void isolation_foreign_driver_keeps_group_managed_test(struct kunit *test)
 {
 	struct device *dev = iso_device(test, "isokunit-host");
 
@@ -874,7 +873,7 @@ static void isolation_foreign_driver_keeps_group_managed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_EVENT_LOCKED], 0);
 }
 
-static void isolation_last_foreign_unbind_locks_group(struct kunit *test)
+static void isolation_last_foreign_unbind_locks_group_test(struct kunit *test)
 {
 	struct device *a = iso_device(test, "isokunit-host");
 	struct device *b = iso_device(test, "isokunit-host");
@@ -889,7 +888,7 @@ static void isolation_last_foreign_unbind_locks_group(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_EVENT_LOCKED], 1);
 }
 
-static void isolation_manager_and_compatible_drivers_lock(struct kunit *test)
+static void isolation_manager_and_compatible_drivers_lock_test(struct kunit *test)
 {
 	struct device *a = iso_device(test, "isokunit-mgr");
 	struct device *b = iso_device(test, "isokunit-stub");
@@ -902,7 +901,7 @@ static void isolation_manager_and_compatible_drivers_lock(struct kunit *test)
 }
 
 /* A manager's driver is foreign to another manager; a compatible one is not. */
-static void isolation_manager_driver_foreign_to_other_manager(struct kunit *test)
+static void isolation_manager_driver_foreign_to_other_manager_test(struct kunit *test)
 {
 	struct device *a = iso_device(test, NULL);
 	struct device *b = iso_device(test, NULL);
@@ -916,7 +915,7 @@ static void isolation_manager_driver_foreign_to_other_manager(struct kunit *test
 			   "kunit-other\n");
 }
 
-static void isolation_clear_manager_unmanages_group(struct kunit *test)
+static void isolation_clear_manager_unmanages_group_test(struct kunit *test)
 {
 	struct device *dev = iso_device(test, NULL);
 
@@ -929,7 +928,7 @@ static void isolation_clear_manager_unmanages_group(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, iso_bind(dev, &iso_host_driver));
 }
 
-static void isolation_clear_by_non_holder_is_ignored(struct kunit *test)
+static void isolation_clear_by_non_holder_is_ignored_test(struct kunit *test)
 {
 	KUNIT_ASSERT_EQ(test, 0,
 			isolation_group_set_manager(ctx->group, &ctx->mgr));
@@ -937,7 +936,7 @@ static void isolation_clear_by_non_holder_is_ignored(struct kunit *test)
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
 }
 
-static void isolation_second_manager_is_refused(struct kunit *test)
+static void isolation_second_manager_is_refused_test(struct kunit *test)
 {
 	KUNIT_ASSERT_EQ(test, 0,
 			isolation_group_set_manager(ctx->group, &ctx->mgr));
@@ -947,7 +946,7 @@ static void isolation_second_manager_is_refused(struct kunit *test)
 			   "kunit-mgr\n");
 }
 
-static void isolation_manager_holds_are_counted(struct kunit *test)
+static void isolation_manager_holds_are_counted_test(struct kunit *test)
 {
 	KUNIT_ASSERT_EQ(test, 0,
 			isolation_group_set_manager(ctx->group, &ctx->mgr));
@@ -967,7 +966,7 @@ static void isolation_manager_holds_are_counted(struct kunit *test)
  * VFIO's pattern: the first device bound to a manager's driver makes the
  * manager hold the group, and the group is let go when the last unbinds.
  */
-static void isolation_manager_driver_holds_group_while_bound(struct kunit *test)
+static void isolation_manager_driver_holds_group_while_bound_test(struct kunit *test)
 {
 	struct device *host = iso_device(test, "isokunit-host");
 	struct device *a = iso_device(test, "isokunit-mgr");
@@ -987,7 +986,7 @@ static void isolation_manager_driver_holds_group_while_bound(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, iso_bind(host, &iso_host_driver));
 }
 
-static void isolation_check_locked_names_blockers(struct kunit *test)
+static void isolation_check_locked_names_blockers_test(struct kunit *test)
 {
 	struct device *host = iso_device(test, "isokunit-host");
 
@@ -1007,7 +1006,7 @@ static void isolation_check_locked_names_blockers(struct kunit *test)
 			isolation_group_check_locked(ctx->group, &ctx->other));
 }
 
-static void isolation_unregistered_manager_is_refused(struct kunit *test)
+static void isolation_unregistered_manager_is_refused_test(struct kunit *test)
 {
 	struct isolation_manager stray = { .name = "stray", .ops = &iso_other_ops };
 
@@ -1017,7 +1016,7 @@ static void isolation_unregistered_manager_is_refused(struct kunit *test)
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
 }
 
-static void isolation_bound_device_joining_unlocks_group(struct kunit *test)
+static void isolation_bound_device_joining_unlocks_group_test(struct kunit *test)
 {
 	struct isolation_group *group = ctx->group;
 	struct device *dev;
@@ -1034,7 +1033,7 @@ static void isolation_bound_device_joining_unlocks_group(struct kunit *test)
 	ctx->group = group;
 }
 
-static void isolation_removing_foreign_member_locks_group(struct kunit *test)
+static void isolation_removing_foreign_member_locks_group_test(struct kunit *test)
 {
 	struct device *dev = iso_device(test, "isokunit-host");
 
@@ -1056,7 +1055,7 @@ static void isolation_removing_foreign_member_locks_group(struct kunit *test)
  * an unmanaged group for the manager, as binding it would have: its
  * siblings on host drivers keep the group from locking, and are named.
  */
-static void isolation_late_manager_driver_takes_group(struct kunit *test)
+static void isolation_late_manager_driver_takes_group_test(struct kunit *test)
 {
 	struct isolation_group *group = ctx->group;
 	struct device *host = iso_device(test, "isokunit-host");
@@ -1082,7 +1081,7 @@ static void isolation_late_manager_driver_takes_group(struct kunit *test)
 }
 
 /* A device on another manager's driver is foreign to the group's manager. */
-static void isolation_late_other_manager_driver_blocks(struct kunit *test)
+static void isolation_late_other_manager_driver_blocks_test(struct kunit *test)
 {
 	struct isolation_group *group = ctx->group;
 	struct device *dev;
@@ -1102,7 +1101,7 @@ static void isolation_late_other_manager_driver_blocks(struct kunit *test)
  * group is no longer locked, so no new user of it, nor the same one again,
  * gets in until the device is gone; the owner it had stays, counted.
  */
-static void isolation_late_host_driver_unlocks_owned_group(struct kunit *test)
+static void isolation_late_host_driver_unlocks_owned_group_test(struct kunit *test)
 {
 	struct isolation_group *group = ctx->group;
 	struct device *dev;
@@ -1135,7 +1134,7 @@ static void isolation_late_host_driver_unlocks_owned_group(struct kunit *test)
  * held only by its devices' bindings is let go, and its devices keep their
  * drivers.
  */
-static void isolation_provider_gone_lets_held_group_go(struct kunit *test)
+static void isolation_provider_gone_lets_held_group_go_test(struct kunit *test)
 {
 	struct device *dev = iso_device(test, "isokunit-mgr");
 
@@ -1155,7 +1154,7 @@ static void isolation_provider_gone_lets_held_group_go(struct kunit *test)
  * dma_configure(), refuses the host driver, undoes dma_configure() once,
  * and goes on to the next driver, the manager's, which binds.
  */
-static void isolation_dma_configure_placement_refuses(struct kunit *test)
+static void isolation_dma_configure_placement_refuses_test(struct kunit *test)
 {
 	struct device *dev;
 
@@ -1181,7 +1180,7 @@ static void isolation_dma_configure_placement_refuses(struct kunit *test)
  * committed, so the held group does not read "locked" with a foreign
  * driver bound.
  */
-static void isolation_placed_by_own_probe_is_counted(struct kunit *test)
+static void isolation_placed_by_own_probe_is_counted_test(struct kunit *test)
 {
 	struct device *dev;
 
@@ -1201,7 +1200,7 @@ static void isolation_placed_by_own_probe_is_counted(struct kunit *test)
  * A device that belongs in a group but could not join it may be on any
  * driver: the group is never locked again, and its manager is refused.
  */
-static void isolation_incomplete_group_never_locks(struct kunit *test)
+static void isolation_incomplete_group_never_locks_test(struct kunit *test)
 {
 	struct device *stray = test_device(test, "iso-stray-0");
 
@@ -1216,10 +1215,10 @@ static void isolation_incomplete_group_never_locks(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->events[ISOLATION_EVENT_UNLOCKED], 1);
 }
 
-/* --- every route to a driver --------------------------------------------- */
+/* Every route to a driver. */
 
 /* Hotplug: probing at device_add() refuses the host driver. */
-static void isolation_hotplug_into_locked_group_stays_driverless(struct kunit *test)
+static void isolation_hotplug_into_locked_group_stays_driverless_test(struct kunit *test)
 {
 	struct device *dev;
 
@@ -1234,7 +1233,7 @@ static void isolation_hotplug_into_locked_group_stays_driverless(struct kunit *t
 	KUNIT_EXPECT_PTR_EQ(test, ctx->event_dev, dev);
 }
 
-static void isolation_driver_register_refuses_foreign(struct kunit *test)
+static void isolation_driver_register_refuses_foreign_test(struct kunit *test)
 {
 	struct device *dev = iso_device(test, "isokunit-late");
 	struct device *free_dev;
@@ -1269,7 +1268,7 @@ static ssize_t iso_dev_write(struct device *dev, const char *file,
  * the same write binds a device of no group.  Both devices match the host
  * driver (driver_override), so only the isolation filter tells them apart.
  */
-static void isolation_sysfs_bind_of_foreign_fails(struct kunit *test)
+static void isolation_sysfs_bind_of_foreign_fails_test(struct kunit *test)
 {
 	const char *bind = "bus/platform/drivers/isokunit-host/bind";
 	struct device *dev = iso_device(test, NULL);
@@ -1291,7 +1290,7 @@ static void isolation_sysfs_bind_of_foreign_fails(struct kunit *test)
 }
 
 /* driver_override, then drivers_probe: the same, through the bus. */
-static void isolation_driver_override_probe_refused(struct kunit *test)
+static void isolation_driver_override_probe_refused_test(struct kunit *test)
 {
 	const char *probe = "bus/platform/drivers_probe";
 	struct device *dev = iso_device(test, NULL);
@@ -1314,7 +1313,7 @@ static void isolation_driver_override_probe_refused(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, bound_to(free_dev, &iso_host_driver));
 }
 
-static void isolation_async_probe_refuses_foreign(struct kunit *test)
+static void isolation_async_probe_refuses_foreign_test(struct kunit *test)
 {
 	struct device *dev;
 
@@ -1331,7 +1330,7 @@ static void isolation_async_probe_refuses_foreign(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_async_driver));
 }
 
-static void isolation_deferred_probe_refuses_foreign(struct kunit *test)
+static void isolation_deferred_probe_refuses_foreign_test(struct kunit *test)
 {
 	struct device *dev = iso_device(test, "isokunit-defer");
 	struct device *trigger;
@@ -1358,7 +1357,7 @@ static int iso_match(struct kunit *test, struct device *dev,
 }
 
 /* The match filter alone, which every route to a driver goes through. */
-static void isolation_match_filters_foreign_driver(struct kunit *test)
+static void isolation_match_filters_foreign_driver_test(struct kunit *test)
 {
 	struct device *dev = iso_device(test, NULL);
 
@@ -1371,7 +1370,7 @@ static void isolation_match_filters_foreign_driver(struct kunit *test)
 }
 
 /* A manager set between match and probe is caught where probe commits. */
-static void isolation_probe_rechecks_after_match(struct kunit *test)
+static void isolation_probe_rechecks_after_match_test(struct kunit *test)
 {
 	struct device *dev = iso_device(test, NULL);
 
@@ -1383,7 +1382,7 @@ static void isolation_probe_rechecks_after_match(struct kunit *test)
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
 }
 
-static void isolation_manager_driver_binds_in_locked_group(struct kunit *test)
+static void isolation_manager_driver_binds_in_locked_group_test(struct kunit *test)
 {
 	struct device *dev = iso_device(test, NULL);
 
@@ -1395,7 +1394,7 @@ static void isolation_manager_driver_binds_in_locked_group(struct kunit *test)
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
 }
 
-static void isolation_compatible_driver_binds_in_locked_group(struct kunit *test)
+static void isolation_compatible_driver_binds_in_locked_group_test(struct kunit *test)
 {
 	struct device *dev = iso_device(test, NULL);
 
@@ -1405,7 +1404,7 @@ static void isolation_compatible_driver_binds_in_locked_group(struct kunit *test
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
 }
 
-static void isolation_unmanaged_group_binds_any_driver(struct kunit *test)
+static void isolation_unmanaged_group_binds_any_driver_test(struct kunit *test)
 {
 	struct device *dev = iso_device(test, NULL);
 
@@ -1415,7 +1414,7 @@ static void isolation_unmanaged_group_binds_any_driver(struct kunit *test)
 }
 
 /* A device bound to a driver the manager gave up: unbinding it relocks. */
-static void isolation_unbind_after_driver_removal_relocks(struct kunit *test)
+static void isolation_unbind_after_driver_removal_relocks_test(struct kunit *test)
 {
 	struct device *dev = iso_device(test, "isokunit-mgr");
 
@@ -1432,7 +1431,7 @@ static void isolation_unbind_after_driver_removal_relocks(struct kunit *test)
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
 }
 
-static void isolation_removed_manager_driver_unlocks(struct kunit *test)
+static void isolation_removed_manager_driver_unlocks_test(struct kunit *test)
 {
 	iso_device(test, "isokunit-mgr");
 	KUNIT_ASSERT_EQ(test, 0,
@@ -1450,9 +1449,9 @@ static void isolation_removed_manager_driver_unlocks(struct kunit *test)
 						       &iso_mgr_driver.driver));
 }
 
-/* --- managers going away --------------------------------------------------- */
+/* Managers going away. */
 
-static void isolation_manager_unregister_frees_groups(struct kunit *test)
+static void isolation_manager_unregister_frees_groups_test(struct kunit *test)
 {
 	struct device *dev = iso_device(test, NULL);
 
@@ -1469,7 +1468,7 @@ static void isolation_manager_unregister_frees_groups(struct kunit *test)
  * (hot-unplugged, or its provider went away) is gone, rather than left in
  * sysfs, empty and "locked", for a user to believe in.
  */
-static void isolation_held_group_goes_with_last_member(struct kunit *test)
+static void isolation_held_group_goes_with_last_member_test(struct kunit *test)
 {
 	struct isolation_group *group = ctx->group;
 	struct device *dev = iso_device(test, NULL);
@@ -1490,7 +1489,7 @@ static void isolation_held_group_goes_with_last_member(struct kunit *test)
  * group for it before cannot, by unbinding, let go of a group that a device
  * holds for it now.
  */
-static void isolation_manager_reregister_starts_afresh(struct kunit *test)
+static void isolation_manager_reregister_starts_afresh_test(struct kunit *test)
 {
 	struct device *old = iso_device(test, "isokunit-mgr");
 	struct device *new;
@@ -1515,16 +1514,16 @@ static void isolation_manager_reregister_starts_afresh(struct kunit *test)
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
 }
 
-/* --- sysfs ------------------------------------------------------------------ */
+/* Sysfs. */
 
-static void isolation_sysfs_blockers_name_foreign_members(struct kunit *test)
+static void isolation_sysfs_blockers_name_foreign_members_test(struct kunit *test)
 {
 	struct device *host = iso_device(test, "isokunit-host");
 	char want[96];
 
 	iso_device(test, "isokunit-stub");
 	iso_device(test, NULL);
-	snprintf(want, sizeof(want), "%s isokunit-host\n", dev_name(host));
+	snprintf(want, sizeof(want), "%s\n", dev_name(host));
 	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "blockers"), want);
 	KUNIT_ASSERT_EQ(test, 0,
 			isolation_group_set_manager(ctx->group, &ctx->mgr));
@@ -1533,18 +1532,24 @@ static void isolation_sysfs_blockers_name_foreign_members(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "blockers"), "");
 }
 
-static void isolation_sysfs_reason_lists_members(struct kunit *test)
+/* Each member's reason, in its own directory, until it leaves. */
+static void isolation_sysfs_reason_is_per_member_test(struct kunit *test)
 {
-	struct device *a = iso_device(test, NULL);
-	struct device *b = iso_device(test, NULL);
-	char want[160];
+	struct device *dev = iso_device(test, NULL);
+	char path[96], buf[64];
 
-	snprintf(want, sizeof(want), "%s on the kunit bus\n%s on the kunit bus\n",
-		 dev_name(a), dev_name(b));
-	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "reason"), want);
+	snprintf(path, sizeof(path), "devices/%s/isolation_reason",
+		 dev_name(dev));
+	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, path),
+			   "on the kunit bus\n");
+	isolation_group_remove_device(dev);
+	snprintf(path, sizeof(path), "bus/platform/devices/%s/isolation_reason",
+		 dev_name(dev));
+	KUNIT_EXPECT_EQ(test, iso_sysfs_read(path, buf, sizeof(buf)),
+			(ssize_t)-ENOENT);
 }
 
-static void isolation_sysfs_manager_write_claims_group(struct kunit *test)
+static void isolation_sysfs_manager_write_claims_group_test(struct kunit *test)
 {
 	struct device *host = iso_device(test, "isokunit-host");
 	struct device *stub = iso_device(test, "isokunit-stub");
@@ -1562,7 +1567,7 @@ static void isolation_sysfs_manager_write_claims_group(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, bound_to(stub, &iso_stub_driver));
 }
 
-static void isolation_sysfs_manager_write_empty_releases(struct kunit *test)
+static void isolation_sysfs_manager_write_empty_releases_test(struct kunit *test)
 {
 	struct device *host = iso_device(test, "isokunit-host");
 	struct device *stub = iso_device(test, "isokunit-stub");
@@ -1589,7 +1594,7 @@ static void expect_group_untouched(struct kunit *test, struct device *host)
 	KUNIT_EXPECT_TRUE(test, bound_to(host, &iso_host_driver));
 }
 
-static void isolation_sysfs_manager_unknown_is_enodev(struct kunit *test)
+static void isolation_sysfs_manager_unknown_is_enodev_test(struct kunit *test)
 {
 	struct device *host = iso_device(test, "isokunit-host");
 
@@ -1598,7 +1603,7 @@ static void isolation_sysfs_manager_unknown_is_enodev(struct kunit *test)
 	expect_group_untouched(test, host);
 }
 
-static void isolation_sysfs_manager_garbage_is_einval(struct kunit *test)
+static void isolation_sysfs_manager_garbage_is_einval_test(struct kunit *test)
 {
 	struct device *host = iso_device(test, "isokunit-host");
 
@@ -1635,7 +1640,7 @@ static void isolation_sysfs_manager_garbage_is_einval(struct kunit *test)
 }
 
 /* Garbage does not release a claimed group either: "\0" is not empty. */
-static void isolation_sysfs_manager_garbage_keeps_claim(struct kunit *test)
+static void isolation_sysfs_manager_garbage_keeps_claim_test(struct kunit *test)
 {
 	iso_device(test, "isokunit-host");
 	KUNIT_ASSERT_GT(test, group_write(test, ctx->group, "manager",
@@ -1656,7 +1661,7 @@ static void isolation_sysfs_manager_garbage_keeps_claim(struct kunit *test)
  * A release while a user has the group's devices would wait for the user
  * to let go, uninterruptibly: it is refused instead, and changes nothing.
  */
-static void isolation_release_refused_while_owned(struct kunit *test)
+static void isolation_release_refused_while_owned_test(struct kunit *test)
 {
 	struct device *dev = iso_device(test, "isokunit-host");
 	int a;
@@ -1676,7 +1681,7 @@ static void isolation_release_refused_while_owned(struct kunit *test)
 }
 
 /* While a claim runs, no user gets the group: the claim could not see it. */
-static void isolation_no_owner_during_claim(struct kunit *test)
+static void isolation_no_owner_during_claim_test(struct kunit *test)
 {
 	iso_device(test, NULL);
 	ctx->claim_takes_owner = true;
@@ -1685,7 +1690,7 @@ static void isolation_no_owner_during_claim(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, -EBUSY, ctx->claim_owner_ret);
 }
 
-static void isolation_sysfs_manager_held_is_ebusy(struct kunit *test)
+static void isolation_sysfs_manager_held_is_ebusy_test(struct kunit *test)
 {
 	struct device *host = iso_device(test, "isokunit-host");
 
@@ -1698,7 +1703,7 @@ static void isolation_sysfs_manager_held_is_ebusy(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, bound_to(host, &iso_host_driver));
 }
 
-static void isolation_sysfs_manager_needs_cap_sys_admin(struct kunit *test)
+static void isolation_sysfs_manager_needs_cap_sys_admin_test(struct kunit *test)
 {
 	struct device *host = iso_device(test, "isokunit-host");
 	const struct cred *old;
@@ -1716,7 +1721,7 @@ static void isolation_sysfs_manager_needs_cap_sys_admin(struct kunit *test)
 	expect_group_untouched(test, host);
 }
 
-static void isolation_claim_rolls_back_on_manager_error(struct kunit *test)
+static void isolation_claim_rolls_back_on_manager_error_test(struct kunit *test)
 {
 	struct device *host = iso_device(test, "isokunit-host");
 
@@ -1727,7 +1732,7 @@ static void isolation_claim_rolls_back_on_manager_error(struct kunit *test)
 	expect_group_untouched(test, host);
 }
 
-static void isolation_claim_refuses_unbindable_driver(struct kunit *test)
+static void isolation_claim_refuses_unbindable_driver_test(struct kunit *test)
 {
 	struct device *pinned = iso_device(test, "isokunit-pinned");
 	struct device *host = iso_device(test, "isokunit-host");
@@ -1739,7 +1744,7 @@ static void isolation_claim_refuses_unbindable_driver(struct kunit *test)
 }
 
 /* One user at a time has the group's devices, counted; another waits. */
-static void isolation_one_owner_at_a_time(struct kunit *test)
+static void isolation_one_owner_at_a_time_test(struct kunit *test)
 {
 	int a, b;
 
@@ -1766,7 +1771,7 @@ static void isolation_one_owner_at_a_time(struct kunit *test)
 }
 
 /* A user gets the devices of a locked group only. */
-static void isolation_owner_needs_locked_group(struct kunit *test)
+static void isolation_owner_needs_locked_group_test(struct kunit *test)
 {
 	struct device *host = iso_device(test, "isokunit-host");
 	int a;
@@ -1785,7 +1790,7 @@ static void isolation_owner_needs_locked_group(struct kunit *test)
 }
 
 /* A claim takes one hold, however often it is written: one release undoes it. */
-static void isolation_claim_takes_one_hold(struct kunit *test)
+static void isolation_claim_takes_one_hold_test(struct kunit *test)
 {
 	struct device *host = iso_device(test, "isokunit-host");
 
@@ -1804,7 +1809,7 @@ static void isolation_claim_takes_one_hold(struct kunit *test)
  * hold the manager took for its own use keeps the group: the write says
  * so, and host drivers stay off.
  */
-static void isolation_release_keeps_other_holds(struct kunit *test)
+static void isolation_release_keeps_other_holds_test(struct kunit *test)
 {
 	struct device *host = iso_device(test, "isokunit-host");
 
@@ -1824,7 +1829,7 @@ static void isolation_release_keeps_other_holds(struct kunit *test)
 }
 
 /* A group held only by its devices' drivers is released by unbinding them. */
-static void isolation_release_unbinds_holding_drivers(struct kunit *test)
+static void isolation_release_unbinds_holding_drivers_test(struct kunit *test)
 {
 	struct device *dev = iso_device(test, "isokunit-mgr");
 
@@ -1837,7 +1842,7 @@ static void isolation_release_unbinds_holding_drivers(struct kunit *test)
 }
 
 /* A failed claim never lets go of a group its manager held before. */
-static void isolation_failed_claim_keeps_held_group(struct kunit *test)
+static void isolation_failed_claim_keeps_held_group_test(struct kunit *test)
 {
 	struct device *host = iso_device(test, "isokunit-host");
 
@@ -1862,7 +1867,7 @@ static void iso_uevent_stub(struct isolation_group *group,
 	ctx->uevent_state = state;
 }
 
-static void isolation_state_change_sends_uevent(struct kunit *test)
+static void isolation_state_change_sends_uevent_test(struct kunit *test)
 {
 	struct device *dev = iso_device(test, "isokunit-host");
 
@@ -1885,7 +1890,7 @@ static void isolation_state_change_sends_uevent(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->uevent_state, ISOLATION_GROUP_UNMANAGED);
 }
 
-/* --- reservations ------------------------------------------------------------ */
+/* Reservations. */
 
 /* The device that the reservation cases reserve: isokunit.7 */
 #define ISO_RES_ID	7
@@ -2500,7 +2505,7 @@ static void isolation_fault_unavailable_test(struct kunit *test)
 #define isolation_fault_add_driver_test		isolation_fault_unavailable_test
 #endif
 
-/* --- the fixture ------------------------------------------------------------ */
+/* The fixture. */
 
 static int isolation_test_init(struct kunit *test)
 {
@@ -2587,88 +2592,88 @@ static void isolation_suite_exit(struct kunit_suite *suite)
 
 static struct kunit_case isolation_test_cases[] = {
 	/* groups, members, references */
-	KUNIT_CASE(isolation_group_alloc_appears_in_sysfs),
-	KUNIT_CASE(isolation_group_ids_are_distinct),
-	KUNIT_CASE(isolation_group_last_put_leaves_sysfs),
-	KUNIT_CASE(isolation_group_get_keeps_group),
-	KUNIT_CASE(isolation_add_device_links_both_ways),
-	KUNIT_CASE(isolation_get_from_dev_finds_group),
-	KUNIT_CASE(isolation_device_in_one_group_only),
-	KUNIT_CASE(isolation_add_unregistered_device_refused),
-	KUNIT_CASE(isolation_remove_device_unlinks),
-	KUNIT_CASE(isolation_removed_device_can_join_again),
-	KUNIT_CASE(isolation_remove_ungrouped_device_is_noop),
-	KUNIT_CASE(isolation_member_keeps_group),
-	KUNIT_CASE(isolation_last_member_frees_group),
-	KUNIT_CASE(isolation_device_del_leaves_group),
-	KUNIT_CASE(isolation_device_del_frees_orphan_group),
-	KUNIT_CASE(isolation_same_name_members_both_linked),
+	KUNIT_CASE(isolation_group_alloc_appears_in_sysfs_test),
+	KUNIT_CASE(isolation_group_ids_are_distinct_test),
+	KUNIT_CASE(isolation_group_last_put_leaves_sysfs_test),
+	KUNIT_CASE(isolation_group_get_keeps_group_test),
+	KUNIT_CASE(isolation_add_device_links_both_ways_test),
+	KUNIT_CASE(isolation_get_from_dev_finds_group_test),
+	KUNIT_CASE(isolation_device_in_one_group_only_test),
+	KUNIT_CASE(isolation_add_unregistered_device_refused_test),
+	KUNIT_CASE(isolation_remove_device_unlinks_test),
+	KUNIT_CASE(isolation_removed_device_can_join_again_test),
+	KUNIT_CASE(isolation_remove_ungrouped_device_is_noop_test),
+	KUNIT_CASE(isolation_member_keeps_group_test),
+	KUNIT_CASE(isolation_last_member_frees_group_test),
+	KUNIT_CASE(isolation_device_del_leaves_group_test),
+	KUNIT_CASE(isolation_device_del_frees_orphan_group_test),
+	KUNIT_CASE(isolation_same_name_members_both_linked_test),
 	/* providers */
-	KUNIT_CASE(isolation_two_providers_at_once),
-	KUNIT_CASE(isolation_provider_unregister_empties_groups),
+	KUNIT_CASE(isolation_two_providers_at_once_test),
+	KUNIT_CASE(isolation_provider_unregister_empties_groups_test),
 	/* the state machine */
-	KUNIT_CASE(isolation_new_group_is_unmanaged),
-	KUNIT_CASE(isolation_manager_locks_group_without_drivers),
-	KUNIT_CASE(isolation_match_hint_follows_manager),
-	KUNIT_CASE(isolation_foreign_driver_keeps_group_managed),
-	KUNIT_CASE(isolation_last_foreign_unbind_locks_group),
-	KUNIT_CASE(isolation_manager_and_compatible_drivers_lock),
-	KUNIT_CASE(isolation_manager_driver_foreign_to_other_manager),
-	KUNIT_CASE(isolation_clear_manager_unmanages_group),
-	KUNIT_CASE(isolation_clear_by_non_holder_is_ignored),
-	KUNIT_CASE(isolation_second_manager_is_refused),
-	KUNIT_CASE(isolation_manager_holds_are_counted),
-	KUNIT_CASE(isolation_manager_driver_holds_group_while_bound),
-	KUNIT_CASE(isolation_check_locked_names_blockers),
-	KUNIT_CASE(isolation_one_owner_at_a_time),
-	KUNIT_CASE(isolation_owner_needs_locked_group),
-	KUNIT_CASE(isolation_unregistered_manager_is_refused),
-	KUNIT_CASE(isolation_bound_device_joining_unlocks_group),
-	KUNIT_CASE(isolation_removing_foreign_member_locks_group),
-	KUNIT_CASE(isolation_late_manager_driver_takes_group),
-	KUNIT_CASE(isolation_late_other_manager_driver_blocks),
-	KUNIT_CASE(isolation_late_host_driver_unlocks_owned_group),
-	KUNIT_CASE(isolation_provider_gone_lets_held_group_go),
-	KUNIT_CASE(isolation_dma_configure_placement_refuses),
-	KUNIT_CASE(isolation_placed_by_own_probe_is_counted),
-	KUNIT_CASE(isolation_incomplete_group_never_locks),
-	KUNIT_CASE(isolation_removed_manager_driver_unlocks),
-	KUNIT_CASE(isolation_unbind_after_driver_removal_relocks),
+	KUNIT_CASE(isolation_new_group_is_unmanaged_test),
+	KUNIT_CASE(isolation_manager_locks_group_without_drivers_test),
+	KUNIT_CASE(isolation_match_hint_follows_manager_test),
+	KUNIT_CASE(isolation_foreign_driver_keeps_group_managed_test),
+	KUNIT_CASE(isolation_last_foreign_unbind_locks_group_test),
+	KUNIT_CASE(isolation_manager_and_compatible_drivers_lock_test),
+	KUNIT_CASE(isolation_manager_driver_foreign_to_other_manager_test),
+	KUNIT_CASE(isolation_clear_manager_unmanages_group_test),
+	KUNIT_CASE(isolation_clear_by_non_holder_is_ignored_test),
+	KUNIT_CASE(isolation_second_manager_is_refused_test),
+	KUNIT_CASE(isolation_manager_holds_are_counted_test),
+	KUNIT_CASE(isolation_manager_driver_holds_group_while_bound_test),
+	KUNIT_CASE(isolation_check_locked_names_blockers_test),
+	KUNIT_CASE(isolation_one_owner_at_a_time_test),
+	KUNIT_CASE(isolation_owner_needs_locked_group_test),
+	KUNIT_CASE(isolation_unregistered_manager_is_refused_test),
+	KUNIT_CASE(isolation_bound_device_joining_unlocks_group_test),
+	KUNIT_CASE(isolation_removing_foreign_member_locks_group_test),
+	KUNIT_CASE(isolation_late_manager_driver_takes_group_test),
+	KUNIT_CASE(isolation_late_other_manager_driver_blocks_test),
+	KUNIT_CASE(isolation_late_host_driver_unlocks_owned_group_test),
+	KUNIT_CASE(isolation_provider_gone_lets_held_group_go_test),
+	KUNIT_CASE(isolation_dma_configure_placement_refuses_test),
+	KUNIT_CASE(isolation_placed_by_own_probe_is_counted_test),
+	KUNIT_CASE(isolation_incomplete_group_never_locks_test),
+	KUNIT_CASE(isolation_removed_manager_driver_unlocks_test),
+	KUNIT_CASE(isolation_unbind_after_driver_removal_relocks_test),
 	/* every route to a driver */
-	KUNIT_CASE(isolation_hotplug_into_locked_group_stays_driverless),
-	KUNIT_CASE(isolation_driver_register_refuses_foreign),
-	KUNIT_CASE(isolation_sysfs_bind_of_foreign_fails),
-	KUNIT_CASE(isolation_driver_override_probe_refused),
-	KUNIT_CASE(isolation_async_probe_refuses_foreign),
-	KUNIT_CASE(isolation_deferred_probe_refuses_foreign),
-	KUNIT_CASE(isolation_match_filters_foreign_driver),
-	KUNIT_CASE(isolation_probe_rechecks_after_match),
-	KUNIT_CASE(isolation_manager_driver_binds_in_locked_group),
-	KUNIT_CASE(isolation_compatible_driver_binds_in_locked_group),
-	KUNIT_CASE(isolation_unmanaged_group_binds_any_driver),
+	KUNIT_CASE(isolation_hotplug_into_locked_group_stays_driverless_test),
+	KUNIT_CASE(isolation_driver_register_refuses_foreign_test),
+	KUNIT_CASE(isolation_sysfs_bind_of_foreign_fails_test),
+	KUNIT_CASE(isolation_driver_override_probe_refused_test),
+	KUNIT_CASE(isolation_async_probe_refuses_foreign_test),
+	KUNIT_CASE(isolation_deferred_probe_refuses_foreign_test),
+	KUNIT_CASE(isolation_match_filters_foreign_driver_test),
+	KUNIT_CASE(isolation_probe_rechecks_after_match_test),
+	KUNIT_CASE(isolation_manager_driver_binds_in_locked_group_test),
+	KUNIT_CASE(isolation_compatible_driver_binds_in_locked_group_test),
+	KUNIT_CASE(isolation_unmanaged_group_binds_any_driver_test),
 	/* managers going away */
-	KUNIT_CASE(isolation_manager_unregister_frees_groups),
-	KUNIT_CASE(isolation_manager_reregister_starts_afresh),
-	KUNIT_CASE(isolation_held_group_goes_with_last_member),
+	KUNIT_CASE(isolation_manager_unregister_frees_groups_test),
+	KUNIT_CASE(isolation_manager_reregister_starts_afresh_test),
+	KUNIT_CASE(isolation_held_group_goes_with_last_member_test),
 	/* sysfs, claims and releases */
-	KUNIT_CASE(isolation_sysfs_blockers_name_foreign_members),
-	KUNIT_CASE(isolation_sysfs_reason_lists_members),
-	KUNIT_CASE(isolation_sysfs_manager_write_claims_group),
-	KUNIT_CASE(isolation_sysfs_manager_write_empty_releases),
-	KUNIT_CASE(isolation_sysfs_manager_unknown_is_enodev),
-	KUNIT_CASE(isolation_sysfs_manager_garbage_is_einval),
-	KUNIT_CASE(isolation_sysfs_manager_garbage_keeps_claim),
-	KUNIT_CASE(isolation_release_refused_while_owned),
-	KUNIT_CASE(isolation_no_owner_during_claim),
-	KUNIT_CASE(isolation_sysfs_manager_held_is_ebusy),
-	KUNIT_CASE(isolation_sysfs_manager_needs_cap_sys_admin),
-	KUNIT_CASE(isolation_claim_rolls_back_on_manager_error),
-	KUNIT_CASE(isolation_claim_refuses_unbindable_driver),
-	KUNIT_CASE(isolation_failed_claim_keeps_held_group),
-	KUNIT_CASE(isolation_claim_takes_one_hold),
-	KUNIT_CASE(isolation_release_keeps_other_holds),
-	KUNIT_CASE(isolation_release_unbinds_holding_drivers),
-	KUNIT_CASE(isolation_state_change_sends_uevent),
+	KUNIT_CASE(isolation_sysfs_blockers_name_foreign_members_test),
+	KUNIT_CASE(isolation_sysfs_reason_is_per_member_test),
+	KUNIT_CASE(isolation_sysfs_manager_write_claims_group_test),
+	KUNIT_CASE(isolation_sysfs_manager_write_empty_releases_test),
+	KUNIT_CASE(isolation_sysfs_manager_unknown_is_enodev_test),
+	KUNIT_CASE(isolation_sysfs_manager_garbage_is_einval_test),
+	KUNIT_CASE(isolation_sysfs_manager_garbage_keeps_claim_test),
+	KUNIT_CASE(isolation_release_refused_while_owned_test),
+	KUNIT_CASE(isolation_no_owner_during_claim_test),
+	KUNIT_CASE(isolation_sysfs_manager_held_is_ebusy_test),
+	KUNIT_CASE(isolation_sysfs_manager_needs_cap_sys_admin_test),
+	KUNIT_CASE(isolation_claim_rolls_back_on_manager_error_test),
+	KUNIT_CASE(isolation_claim_refuses_unbindable_driver_test),
+	KUNIT_CASE(isolation_failed_claim_keeps_held_group_test),
+	KUNIT_CASE(isolation_claim_takes_one_hold_test),
+	KUNIT_CASE(isolation_release_keeps_other_holds_test),
+	KUNIT_CASE(isolation_release_unbinds_holding_drivers_test),
+	KUNIT_CASE(isolation_state_change_sends_uevent_test),
 	/* reservations */
 	KUNIT_CASE(isolation_reservation_holds_group_at_placement_test),
 	KUNIT_CASE(isolation_reservation_waits_for_manager_test),
