@@ -63,13 +63,15 @@ def fragment_lines(*names):
     return list(lines.values())
 
 
-def build_kernel(tree, name, fragments, targets=("bzImage",), series_point=False):
+def build_kernel(tree, name, fragments, targets=("bzImage",), series_point=False,
+                 check=True):
     """Build @targets for the config made of @fragments; return the build dir.
 
     With @series_point, @tree is the series at one of its patches: the
     config is made afresh from the fragments (an option that an earlier
-    patch did not have yet would otherwise stay dropped), and options that
-    a later patch adds may be missing."""
+    patch did not have yet would otherwise stay dropped).  Without @check,
+    options of the fragments may be missing from it (a later patch adds
+    them)."""
     build = CACHE / "build" / name
     build.mkdir(parents=True, exist_ok=True)
     lines = fragment_lines(*fragments)
@@ -81,13 +83,13 @@ def build_kernel(tree, name, fragments, targets=("bzImage",), series_point=False
         log(f"configuring the {name} kernel in {build}")
         (build / ".config").write_text("\n".join(lines) + "\n")
         run(make_args(tree, build) + ["olddefconfig"], env=env, quiet=True)
-        if not series_point:
+        if check:
             check_config(build, lines)
         stamp.write_text(digest)
     log(f"building {' '.join(targets)} of the {name} kernel (incremental; "
         "a first build of a whole kernel takes 10 to 15 minutes)")
     run(make_args(tree, build) + list(targets), env=env, quiet=True)
-    if not series_point:
+    if check:
         check_config(build, lines)
     return build
 

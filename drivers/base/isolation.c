@@ -220,12 +220,31 @@ isolation_driver_manager(const struct device_driver *drv)
 	return NULL;
 }
 
+/*
+ * Whether @drv may bind in any manager's group: it does no DMA through the
+ * kernel's DMA API (driver_managed_dma, as DMA ownership reads it) and is
+ * no manager's own driver.  A manager's drivers set the flag too, since
+ * they hand DMA to the manager's users; in another manager's group they
+ * are as foreign as any host driver.
+ */
+static bool isolation_driver_compatible(const struct device_driver *drv)
+{
+	bool ret;
+
+	if (!drv->driver_managed_dma)
+		return false;
+	rcu_read_lock();
+	ret = !isolation_driver_manager(drv);
+	rcu_read_unlock();
+	return ret;
+}
+
 /* Whether a device bound to @drv keeps a group held by @mgr from locking. */
 static bool isolation_driver_foreign(struct isolation_manager *mgr,
 				     const struct device_driver *drv)
 {
-	return drv && !drv->driver_managed_dma &&
-	       !isolation_manager_owns(mgr, drv);
+	return drv && !isolation_manager_owns(mgr, drv) &&
+	       !isolation_driver_compatible(drv);
 }
 
 /*
@@ -239,10 +258,10 @@ static bool isolation_driver_refused(struct isolation_manager *mgr,
 {
 	if (mgr)
 		return isolation_driver_foreign(mgr, drv);
-	return reserved && drv && !drv->driver_managed_dma;
+	return reserved && drv && !isolation_driver_compatible(drv);
 }
 
-static enum isolation_group_state
+static enum isolation_state
 __isolation_group_state(struct isolation_group *group)
 {
 	lockdep_assert_held(&group->mutex);
@@ -267,7 +286,7 @@ static void isolation_notify(struct isolation_manager *mgr,
 
 /* Tell userspace the group's new state.  The KUnit suite stubs it. */
 VISIBLE_IF_KUNIT void isolation_group_uevent(struct isolation_group *group,
-					     enum isolation_group_state state)
+					     enum isolation_state state)
 {
 	char env[48];
 	char *envp[2] = { env, NULL };
@@ -285,10 +304,10 @@ EXPORT_SYMBOL_IF_KUNIT(isolation_group_uevent);
  * is the manager before the change: the one to tell when it let go.
  */
 static void isolation_group_changed(struct isolation_group *group,
-				    enum isolation_group_state old,
+				    enum isolation_state old,
 				    struct isolation_manager *old_mgr)
 {
-	enum isolation_group_state new = __isolation_group_state(group);
+	enum isolation_state new = __isolation_group_state(group);
 	struct isolation_manager *mgr = group->manager ?: old_mgr;
 
 	if (new == old)
@@ -522,7 +541,7 @@ static int __isolation_group_set_manager(struct isolation_group *group,
 int isolation_group_set_manager(struct isolation_group *group,
 				struct isolation_manager *mgr)
 {
-	enum isolation_group_state old;
+	enum isolation_state old;
 	int ret;
 
 	mutex_lock(&group->mutex);
@@ -547,7 +566,7 @@ EXPORT_SYMBOL_IF_KUNIT(isolation_group_set_manager);
 void isolation_group_clear_manager(struct isolation_group *group,
 				   struct isolation_manager *mgr)
 {
-	enum isolation_group_state old;
+	enum isolation_state old;
 
 	mutex_lock(&group->mutex);
 	old = __isolation_group_state(group);
@@ -740,9 +759,9 @@ EXPORT_SYMBOL_GPL(isolation_group_get_from_dev);
  * the manager lets the group go, though a provider may add a device that
  * is bound already.
  */
-enum isolation_group_state isolation_group_state(struct isolation_group *group)
+enum isolation_state isolation_group_state(struct isolation_group *group)
 {
-	enum isolation_group_state state;
+	enum isolation_state state;
 
 	mutex_lock(&group->mutex);
 	state = __isolation_group_state(group);
@@ -1025,7 +1044,7 @@ int isolation_group_add_device(struct isolation_group *group,
 {
 	const struct device_driver *drv;
 	struct isolation_manager *old_mgr;
-	enum isolation_group_state old;
+	enum isolation_state old;
 	struct isolation_member *member;
 	int ret;
 
@@ -1059,7 +1078,7 @@ int isolation_group_add_device(struct isolation_group *group,
 	}
 	ret = isolation_member_link(group, member);
 	if (ret) {
-		dev_err(dev, "cannot join isolation group %d: sysfs link failed: %d\n",
+		dev_err(dev, "cannot join isolation group %d: sysfs failed: %d\n",
 			group->id, ret);
 		isolation_member_free(member);
 		return ret;
@@ -1107,7 +1126,7 @@ EXPORT_SYMBOL_IF_KUNIT(isolation_group_add_device);
 void isolation_group_remove_device(struct device *dev)
 {
 	struct isolation_manager *mgr;
-	enum isolation_group_state old;
+	enum isolation_state old;
 	struct isolation_group *group;
 	struct isolation_member *member;
 
@@ -1160,7 +1179,7 @@ EXPORT_SYMBOL_IF_KUNIT(isolation_group_remove_device);
 void isolation_group_mark_incomplete(struct isolation_group *group,
 				     struct device *dev)
 {
-	enum isolation_group_state old;
+	enum isolation_state old;
 
 	mutex_lock(&group->mutex);
 	old = __isolation_group_state(group);
@@ -1264,7 +1283,7 @@ static void isolation_groups_walk(struct list_head *groups,
 					     struct isolation_manager *mgr))
 {
 	struct isolation_manager *old_mgr;
-	enum isolation_group_state old;
+	enum isolation_state old;
 	struct isolation_group *group;
 	LIST_HEAD(done);
 
@@ -1689,7 +1708,7 @@ int isolation_device_bind(struct device *dev, const struct device_driver *drv)
 {
 	struct isolation_group *group = dev->isolation_group;
 	struct isolation_member *member;
-	enum isolation_group_state old;
+	enum isolation_state old;
 	int ret = 0;
 
 	if (!group)
@@ -1721,7 +1740,7 @@ void isolation_device_unbind(struct device *dev)
 	struct isolation_group *group = dev->isolation_group;
 	struct isolation_member *member;
 	struct isolation_manager *mgr;
-	enum isolation_group_state old;
+	enum isolation_state old;
 
 	if (!group)
 		return;
@@ -1749,7 +1768,7 @@ void isolation_device_bound(struct device *dev)
 {
 	struct isolation_group *group = dev->isolation_group;
 	struct isolation_member *member;
-	enum isolation_group_state old;
+	enum isolation_state old;
 
 	if (!group)
 		return;
@@ -1962,7 +1981,7 @@ static int isolation_claim_device(struct isolation_group *group,
 static int isolation_group_take_claim(struct isolation_group *group,
 				      struct isolation_manager *mgr)
 {
-	enum isolation_group_state old;
+	enum isolation_state old;
 	int ret = 0;
 
 	mutex_lock(&group->mutex);
@@ -1986,7 +2005,7 @@ static int isolation_group_take_claim(struct isolation_group *group,
 static void isolation_group_drop_claim(struct isolation_group *group,
 				       struct isolation_manager *mgr)
 {
-	enum isolation_group_state old;
+	enum isolation_state old;
 
 	mutex_lock(&group->mutex);
 	old = __isolation_group_state(group);
@@ -2511,7 +2530,7 @@ static ssize_t blockers_show(struct isolation_group *group, char *buf)
 		}
 		if (blocks)
 			len += sysfs_emit_at(buf, len, "%s\n",
-					     dev_name(member->dev));
+					     member->link_name);
 	}
 	mutex_unlock(&group->mutex);
 	return len;
@@ -2751,7 +2770,7 @@ static void isolation_group_probe_host(struct isolation_group *group)
 static int isolation_group_unreserve(struct isolation_group *group)
 {
 	struct isolation_manager *mgr = NULL;
-	enum isolation_group_state old;
+	enum isolation_state old;
 	bool waited;
 	int ret;
 

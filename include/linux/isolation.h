@@ -44,7 +44,7 @@ struct isolation_provider {
 };
 
 /**
- * enum isolation_group_state - who may bind drivers to a group's devices
+ * enum isolation_state - who may bind drivers to a group's devices
  * @ISOLATION_GROUP_UNMANAGED: no manager; any driver may bind
  * @ISOLATION_GROUP_RESERVED: a reservation holds the group for a manager
  *	that has not registered; only compatible drivers bind
@@ -53,7 +53,7 @@ struct isolation_provider {
  * @ISOLATION_GROUP_LOCKED: a manager holds the group and every device is
  *	bound to one of its drivers, to a compatible driver, or to none
  */
-enum isolation_group_state {
+enum isolation_state {
 	ISOLATION_GROUP_UNMANAGED,
 	ISOLATION_GROUP_RESERVED,
 	ISOLATION_GROUP_MANAGED,
@@ -158,7 +158,7 @@ bool isolation_manager_owns(struct isolation_manager *mgr,
 void isolation_manager_claim_reserved(struct isolation_manager *mgr);
 void isolation_manager_release_reserved(struct isolation_manager *mgr);
 
-enum isolation_group_state
+enum isolation_state
 isolation_group_state(struct isolation_group *group);
 int isolation_group_check_locked(struct isolation_group *group,
 				 struct isolation_manager *mgr);
@@ -256,7 +256,7 @@ isolation_manager_release_reserved(struct isolation_manager *mgr)
 {
 }
 
-static inline enum isolation_group_state
+static inline enum isolation_state
 isolation_group_state(struct isolation_group *group)
 {
 	return ISOLATION_GROUP_UNMANAGED;

@@ -417,6 +417,7 @@ struct dev {
 	int iommu_group;	/* or -1 */
 	bool pci;		/* and so ids is valid */
 	struct pci_ids ids;
+	char *entry;		/* its name in its group's devices/, or NULL */
 	char *reason;		/* why it is in its group, or NULL */
 	char *link;		/* the device the reason names, or NULL */
 };
@@ -473,6 +474,7 @@ static void dev_free(struct dev *d)
 	free(d->ids.class_name);
 	free(d->ids.vendor_name);
 	free(d->ids.device_name);
+	free(d->entry);
 	free(d->reason);
 	free(d->link);
 }
@@ -556,6 +558,7 @@ static void group_read_devices(struct group *g, const char *dir)
 		real = realpath(link, NULL);
 		g->devs = xrealloc(g->devs, (g->ndevs + 1) * sizeof(*g->devs));
 		dev_read(&g->devs[g->ndevs], real, de->d_name);
+		g->devs[g->ndevs].entry = xstrdup(de->d_name);
 		dev_read_reason(&g->devs[g->ndevs++]);
 		free(real);
 		free(link);
@@ -566,7 +569,10 @@ static void group_read_devices(struct group *g, const char *dir)
 	qsort(g->devs, g->ndevs, sizeof(*g->devs), dev_cmp);
 }
 
-/* The "blockers" file names devices, one a line; their drivers are theirs. */
+/*
+ * The "blockers" file names members as devices/ does, one a line; their
+ * drivers are theirs (NULL if the member is gone meanwhile).
+ */
 static void group_read_blockers(struct group *g, const char *dir)
 {
 	char *path = xasprintf("%s/blockers", dir);
@@ -579,13 +585,13 @@ static void group_read_blockers(struct group *g, const char *dir)
 	while ((line = next_line(&pos))) {
 		drv = NULL;
 		for (i = 0; i < g->ndevs && !drv; i++)
-			if (!strcmp(g->devs[i].name, line))
+			if (g->devs[i].entry && !strcmp(g->devs[i].entry, line))
 				drv = g->devs[i].driver;
 		g->blockers = xrealloc(g->blockers,
 				       (g->nblockers + 1) * sizeof(*b));
 		b = &g->blockers[g->nblockers++];
 		b->device = xstrdup(line);
-		b->driver = xstrdup(drv ? drv : "?");
+		b->driver = drv ? xstrdup(drv) : NULL;
 	}
 	free(text);
 	free(path);
@@ -1188,7 +1194,7 @@ static void show_group(const struct group *g)
 	printf("  blocking the lock:%s\n", g->nblockers ? "" : " nothing");
 	for (i = 0; i < g->nblockers; i++)
 		printf("    %s on %s\n", g->blockers[i].device,
-		       g->blockers[i].driver);
+		       dash(g->blockers[i].driver));
 }
 
 static int cmd_show(char **args, bool json)
@@ -1579,7 +1585,8 @@ static void why_blockers(struct sbuf *sb, const struct group *g,
 	sb_printf(sb, " %s ", intro);
 	for (i = 0; i < g->nblockers; i++)
 		sb_printf(sb, "%s%s %s %s", list_sep(i, g->nblockers),
-			  g->blockers[i].device, on, g->blockers[i].driver);
+			  g->blockers[i].device, on,
+			  dash(g->blockers[i].driver));
 	sb_printf(sb, ".");
 }
 
@@ -1850,7 +1857,7 @@ static void warn_group_now(int id)
 	     dash(g.state));
 	for (i = 0; i < g.nblockers; i++)
 		warn("  blocking: %s on %s", g.blockers[i].device,
-		     g.blockers[i].driver);
+		     dash(g.blockers[i].driver));
 	group_free(&g);
 }
 
@@ -1932,7 +1939,7 @@ static void say_state(int id)
 		printf("group %d: %s, no manager\n", id, g.state);
 	for (i = 0; i < g.nblockers; i++)
 		printf("  still blocking: %s on %s\n", g.blockers[i].device,
-		       g.blockers[i].driver);
+		       dash(g.blockers[i].driver));
 	group_free(&g);
 }
 

@@ -19,6 +19,7 @@
 #include <kunit/device.h>
 #include <kunit/resource.h>
 #include <kunit/static_stub.h>
+#include <kunit/test-bug.h>
 #include <kunit/test.h>
 #include <linux/cred.h>
 #include <linux/device.h>
@@ -46,13 +47,23 @@ struct iso_ctx {
 	bool claim_takes_owner;		/* the claim tries to set an owner */
 	int claim_owner_ret;		/* and what that returned */
 	unsigned int uevents;
-	enum isolation_group_state uevent_state;
+	enum isolation_state uevent_state;
 	struct device *prepared;	/* the last device prepare_device steered */
 	bool mgr_gone;			/* the case unregistered ctx->mgr */
 };
 
-/* The running case's context; cases run one at a time. */
-static struct iso_ctx *ctx;
+/*
+ * The running case's context, for the callbacks that the driver core makes
+ * in the case's thread (a manager's ops, the bus notifier, a static stub):
+ * NULL in any other thread.
+ */
+static struct iso_ctx *iso_current_ctx(void)
+{
+	struct kunit *test = kunit_get_current_test();
+
+	return test ? test->priv : NULL;
+}
+
 static struct vfsmount *iso_sysfs;
 static unsigned int iso_probes, iso_defers;
 
@@ -241,6 +252,8 @@ static void iso_notify(struct isolation_manager *mgr,
 		       struct isolation_group *group, struct device *dev,
 		       enum isolation_event event)
 {
+	struct iso_ctx *ctx = iso_current_ctx();
+
 	if (ctx && mgr == &ctx->mgr) {
 		ctx->events[event]++;
 		ctx->event_dev = dev;
@@ -249,8 +262,11 @@ static void iso_notify(struct isolation_manager *mgr,
 
 static int iso_claim_device(struct isolation_manager *mgr, struct device *dev)
 {
+	struct iso_ctx *ctx = iso_current_ctx();
 	struct isolation_group *group;
 
+	if (!ctx)
+		return -ENODEV;
 	if (ctx->claim_takes_owner) {
 		group = isolation_group_get_from_dev(dev);
 		ctx->claim_owner_ret = isolation_group_set_owner(group, mgr, ctx);
@@ -267,7 +283,10 @@ static int iso_claim_device(struct isolation_manager *mgr, struct device *dev)
 static void iso_prepare_device(struct isolation_manager *mgr,
 			       struct device *dev)
 {
-	if (device_match_driver_override(dev, &iso_host_driver.driver) > 0 &&
+	struct iso_ctx *ctx = iso_current_ctx();
+
+	if (ctx &&
+	    device_match_driver_override(dev, &iso_host_driver.driver) > 0 &&
 	    !device_set_driver_override(dev, iso_mgr_driver.driver.name))
 		ctx->prepared = dev;
 }
@@ -275,7 +294,9 @@ static void iso_prepare_device(struct isolation_manager *mgr,
 static void iso_release_device(struct isolation_manager *mgr,
 			       struct device *dev)
 {
-	if (dev == ctx->prepared)
+	struct iso_ctx *ctx = iso_current_ctx();
+
+	if (ctx && dev == ctx->prepared)
 		device_set_driver_override(dev, iso_host_driver.driver.name);
 }
 
@@ -306,6 +327,7 @@ static int iso_add(struct isolation_group *group, struct device *dev,
 static int iso_bus_notify(struct notifier_block *nb, unsigned long action,
 			  void *data)
 {
+	struct iso_ctx *ctx = iso_current_ctx();
 	struct device *dev = data;
 
 	if (action == BUS_NOTIFY_ADD_DEVICE && ctx && ctx->group &&
@@ -335,6 +357,8 @@ static struct isolation_group *test_group_alloc_for(struct kunit *test,
 
 static struct isolation_group *test_group_alloc(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
+
 	return test_group_alloc_for(test, &ctx->prov);
 }
 
@@ -396,7 +420,6 @@ static bool bound_to(struct device *dev, struct platform_driver *drv)
 #define EXPECT_STATE(test, group, want) \
 	KUNIT_EXPECT_EQ(test, isolation_group_state(group), want)
 
-/* Write @s to a sysfs file, as a user would; the write's result. */
 /* Write @len bytes of @s to a sysfs file, as a user would; the result. */
 static ssize_t iso_sysfs_write_len(const char *path, const char *s, size_t len)
 {
@@ -781,6 +804,7 @@ static void isolation_same_name_members_both_linked_test(struct kunit *test)
 
 static void isolation_two_providers_at_once_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct isolation_group *a = test_group_alloc_for(test, &ctx->prov);
 	struct isolation_group *b = test_group_alloc_for(test, &ctx->prov_b);
 	struct device *da = test_device(test, "iso-prov-0");
@@ -794,6 +818,7 @@ static void isolation_two_providers_at_once_test(struct kunit *test)
 
 static void isolation_provider_unregister_empties_groups_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct isolation_group *group = test_group_alloc_for(test, &ctx->prov_b);
 	struct isolation_group *other = test_group_alloc(test);
 	struct device *dev = test_device(test, "iso-unreg-0");
@@ -819,6 +844,8 @@ static void isolation_provider_unregister_empties_groups_test(struct kunit *test
 
 static void isolation_new_group_is_unmanaged_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
+
 	iso_device(test, "isokunit-host");
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
 	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "state"),
@@ -828,6 +855,8 @@ static void isolation_new_group_is_unmanaged_test(struct kunit *test)
 
 static void isolation_manager_locks_group_without_drivers_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
+
 	iso_device(test, NULL);
 	iso_device(test, NULL);
 	KUNIT_ASSERT_EQ(test, 0,
@@ -842,6 +871,7 @@ static void isolation_manager_locks_group_without_drivers_test(struct kunit *tes
  */
 static void isolation_match_hint_follows_manager_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *a = iso_device(test, NULL);
 	struct device *b;
 
@@ -862,6 +892,7 @@ static void isolation_match_hint_follows_manager_test(struct kunit *test)
 
 static void isolation_foreign_driver_keeps_group_managed_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = iso_device(test, "isokunit-host");
 
 	KUNIT_ASSERT_TRUE(test, bound_to(dev, &iso_host_driver));
@@ -875,6 +906,7 @@ static void isolation_foreign_driver_keeps_group_managed_test(struct kunit *test
 
 static void isolation_last_foreign_unbind_locks_group_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *a = iso_device(test, "isokunit-host");
 	struct device *b = iso_device(test, "isokunit-host");
 
@@ -890,6 +922,7 @@ static void isolation_last_foreign_unbind_locks_group_test(struct kunit *test)
 
 static void isolation_manager_and_compatible_drivers_lock_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *a = iso_device(test, "isokunit-mgr");
 	struct device *b = iso_device(test, "isokunit-stub");
 
@@ -903,6 +936,7 @@ static void isolation_manager_and_compatible_drivers_lock_test(struct kunit *tes
 /* A manager's driver is foreign to another manager; a compatible one is not. */
 static void isolation_manager_driver_foreign_to_other_manager_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *a = iso_device(test, NULL);
 	struct device *b = iso_device(test, NULL);
 
@@ -915,8 +949,38 @@ static void isolation_manager_driver_foreign_to_other_manager_test(struct kunit 
 			   "kunit-other\n");
 }
 
+static void iso_mgr_driver_dma_flag_clear(void *unused)
+{
+	iso_mgr_driver.driver.driver_managed_dma = false;
+}
+
+/*
+ * A manager's drivers set driver_managed_dma, as VFIO's do: that does not
+ * make them compatible in another manager's group.  Once no manager owns
+ * the driver, the flag makes it compatible, as a port driver is.
+ */
+static void isolation_manager_driver_with_dma_flag_stays_foreign_test(struct kunit *test)
+{
+	struct iso_ctx *ctx = test->priv;
+	struct device *dev;
+
+	iso_mgr_driver.driver.driver_managed_dma = true;
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test,
+						  iso_mgr_driver_dma_flag_clear,
+						  NULL));
+	dev = iso_device(test, NULL);
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->other));
+	KUNIT_EXPECT_EQ(test, -EBUSY, iso_bind(dev, &iso_mgr_driver));
+	isolation_manager_remove_driver(&ctx->mgr, &iso_mgr_driver.driver);
+	KUNIT_EXPECT_EQ(test, 0, iso_bind(dev, &iso_mgr_driver));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+}
+
 static void isolation_clear_manager_unmanages_group_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = iso_device(test, NULL);
 
 	KUNIT_ASSERT_EQ(test, 0,
@@ -930,6 +994,8 @@ static void isolation_clear_manager_unmanages_group_test(struct kunit *test)
 
 static void isolation_clear_by_non_holder_is_ignored_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
+
 	KUNIT_ASSERT_EQ(test, 0,
 			isolation_group_set_manager(ctx->group, &ctx->mgr));
 	isolation_group_clear_manager(ctx->group, &ctx->other);
@@ -938,6 +1004,8 @@ static void isolation_clear_by_non_holder_is_ignored_test(struct kunit *test)
 
 static void isolation_second_manager_is_refused_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
+
 	KUNIT_ASSERT_EQ(test, 0,
 			isolation_group_set_manager(ctx->group, &ctx->mgr));
 	KUNIT_EXPECT_EQ(test, -EBUSY,
@@ -948,6 +1016,8 @@ static void isolation_second_manager_is_refused_test(struct kunit *test)
 
 static void isolation_manager_holds_are_counted_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
+
 	KUNIT_ASSERT_EQ(test, 0,
 			isolation_group_set_manager(ctx->group, &ctx->mgr));
 	KUNIT_EXPECT_EQ(test, 0,
@@ -968,6 +1038,7 @@ static void isolation_manager_holds_are_counted_test(struct kunit *test)
  */
 static void isolation_manager_driver_holds_group_while_bound_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *host = iso_device(test, "isokunit-host");
 	struct device *a = iso_device(test, "isokunit-mgr");
 	struct device *b = iso_device(test, "isokunit-mgr");
@@ -988,6 +1059,7 @@ static void isolation_manager_driver_holds_group_while_bound_test(struct kunit *
 
 static void isolation_check_locked_names_blockers_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *host = iso_device(test, "isokunit-host");
 
 	iso_device(test, "isokunit-stub");
@@ -1008,6 +1080,7 @@ static void isolation_check_locked_names_blockers_test(struct kunit *test)
 
 static void isolation_unregistered_manager_is_refused_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct isolation_manager stray = { .name = "stray", .ops = &iso_other_ops };
 
 	INIT_LIST_HEAD(&stray.node);
@@ -1018,6 +1091,7 @@ static void isolation_unregistered_manager_is_refused_test(struct kunit *test)
 
 static void isolation_bound_device_joining_unlocks_group_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct isolation_group *group = ctx->group;
 	struct device *dev;
 
@@ -1035,6 +1109,7 @@ static void isolation_bound_device_joining_unlocks_group_test(struct kunit *test
 
 static void isolation_removing_foreign_member_locks_group_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = iso_device(test, "isokunit-host");
 
 	iso_device(test, NULL);
@@ -1057,6 +1132,7 @@ static void isolation_removing_foreign_member_locks_group_test(struct kunit *tes
  */
 static void isolation_late_manager_driver_takes_group_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct isolation_group *group = ctx->group;
 	struct device *host = iso_device(test, "isokunit-host");
 	struct device *dev;
@@ -1083,6 +1159,7 @@ static void isolation_late_manager_driver_takes_group_test(struct kunit *test)
 /* A device on another manager's driver is foreign to the group's manager. */
 static void isolation_late_other_manager_driver_blocks_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct isolation_group *group = ctx->group;
 	struct device *dev;
 
@@ -1103,6 +1180,7 @@ static void isolation_late_other_manager_driver_blocks_test(struct kunit *test)
  */
 static void isolation_late_host_driver_unlocks_owned_group_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct isolation_group *group = ctx->group;
 	struct device *dev;
 	int a;
@@ -1136,6 +1214,7 @@ static void isolation_late_host_driver_unlocks_owned_group_test(struct kunit *te
  */
 static void isolation_provider_gone_lets_held_group_go_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = iso_device(test, "isokunit-mgr");
 
 	KUNIT_ASSERT_STREQ(test, group_file(test, ctx->group, "manager"),
@@ -1156,6 +1235,7 @@ static void isolation_provider_gone_lets_held_group_go_test(struct kunit *test)
  */
 static void isolation_dma_configure_placement_refuses_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev;
 
 	KUNIT_ASSERT_EQ(test, 0,
@@ -1182,6 +1262,7 @@ static void isolation_dma_configure_placement_refuses_test(struct kunit *test)
  */
 static void isolation_placed_by_own_probe_is_counted_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev;
 
 	KUNIT_ASSERT_EQ(test, 0,
@@ -1202,6 +1283,7 @@ static void isolation_placed_by_own_probe_is_counted_test(struct kunit *test)
  */
 static void isolation_incomplete_group_never_locks_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *stray = test_device(test, "iso-stray-0");
 
 	iso_device(test, NULL);
@@ -1220,6 +1302,7 @@ static void isolation_incomplete_group_never_locks_test(struct kunit *test)
 /* Hotplug: probing at device_add() refuses the host driver. */
 static void isolation_hotplug_into_locked_group_stays_driverless_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev;
 
 	iso_device(test, NULL);
@@ -1235,6 +1318,7 @@ static void isolation_hotplug_into_locked_group_stays_driverless_test(struct kun
 
 static void isolation_driver_register_refuses_foreign_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = iso_device(test, "isokunit-late");
 	struct device *free_dev;
 
@@ -1270,6 +1354,7 @@ static ssize_t iso_dev_write(struct device *dev, const char *file,
  */
 static void isolation_sysfs_bind_of_foreign_fails_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	const char *bind = "bus/platform/drivers/isokunit-host/bind";
 	struct device *dev = iso_device(test, NULL);
 	struct device *free_dev;
@@ -1292,6 +1377,7 @@ static void isolation_sysfs_bind_of_foreign_fails_test(struct kunit *test)
 /* driver_override, then drivers_probe: the same, through the bus. */
 static void isolation_driver_override_probe_refused_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	const char *probe = "bus/platform/drivers_probe";
 	struct device *dev = iso_device(test, NULL);
 	struct device *free_dev;
@@ -1315,6 +1401,7 @@ static void isolation_driver_override_probe_refused_test(struct kunit *test)
 
 static void isolation_async_probe_refuses_foreign_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev;
 
 	iso_device(test, NULL);
@@ -1332,6 +1419,7 @@ static void isolation_async_probe_refuses_foreign_test(struct kunit *test)
 
 static void isolation_deferred_probe_refuses_foreign_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = iso_device(test, "isokunit-defer");
 	struct device *trigger;
 
@@ -1359,6 +1447,7 @@ static int iso_match(struct kunit *test, struct device *dev,
 /* The match filter alone, which every route to a driver goes through. */
 static void isolation_match_filters_foreign_driver_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = iso_device(test, NULL);
 
 	KUNIT_EXPECT_EQ(test, 1, iso_match(test, dev, &iso_host_driver));
@@ -1372,6 +1461,7 @@ static void isolation_match_filters_foreign_driver_test(struct kunit *test)
 /* A manager set between match and probe is caught where probe commits. */
 static void isolation_probe_rechecks_after_match_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = iso_device(test, NULL);
 
 	KUNIT_ASSERT_EQ(test, 0,
@@ -1384,6 +1474,7 @@ static void isolation_probe_rechecks_after_match_test(struct kunit *test)
 
 static void isolation_manager_driver_binds_in_locked_group_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = iso_device(test, NULL);
 
 	KUNIT_ASSERT_EQ(test, 0,
@@ -1396,6 +1487,7 @@ static void isolation_manager_driver_binds_in_locked_group_test(struct kunit *te
 
 static void isolation_compatible_driver_binds_in_locked_group_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = iso_device(test, NULL);
 
 	KUNIT_ASSERT_EQ(test, 0,
@@ -1416,6 +1508,7 @@ static void isolation_unmanaged_group_binds_any_driver_test(struct kunit *test)
 /* A device bound to a driver the manager gave up: unbinding it relocks. */
 static void isolation_unbind_after_driver_removal_relocks_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = iso_device(test, "isokunit-mgr");
 
 	KUNIT_ASSERT_EQ(test, 0,
@@ -1433,6 +1526,8 @@ static void isolation_unbind_after_driver_removal_relocks_test(struct kunit *tes
 
 static void isolation_removed_manager_driver_unlocks_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
+
 	iso_device(test, "isokunit-mgr");
 	KUNIT_ASSERT_EQ(test, 0,
 			isolation_group_set_manager(ctx->group, &ctx->mgr));
@@ -1453,6 +1548,7 @@ static void isolation_removed_manager_driver_unlocks_test(struct kunit *test)
 
 static void isolation_manager_unregister_frees_groups_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = iso_device(test, NULL);
 
 	KUNIT_ASSERT_EQ(test, 0,
@@ -1470,6 +1566,7 @@ static void isolation_manager_unregister_frees_groups_test(struct kunit *test)
  */
 static void isolation_held_group_goes_with_last_member_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct isolation_group *group = ctx->group;
 	struct device *dev = iso_device(test, NULL);
 	int id = isolation_group_id(group);
@@ -1491,6 +1588,7 @@ static void isolation_held_group_goes_with_last_member_test(struct kunit *test)
  */
 static void isolation_manager_reregister_starts_afresh_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *old = iso_device(test, "isokunit-mgr");
 	struct device *new;
 
@@ -1518,6 +1616,7 @@ static void isolation_manager_reregister_starts_afresh_test(struct kunit *test)
 
 static void isolation_sysfs_blockers_name_foreign_members_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *host = iso_device(test, "isokunit-host");
 	char want[96];
 
@@ -1532,25 +1631,37 @@ static void isolation_sysfs_blockers_name_foreign_members_test(struct kunit *tes
 	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "blockers"), "");
 }
 
-/* Each member's reason, in its own directory, until it leaves. */
+/*
+ * Each member's reason, in its own directory, until it leaves: a reader
+ * that opened the file before then reads nothing of the freed member.
+ */
 static void isolation_sysfs_reason_is_per_member_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = iso_device(test, NULL);
 	char path[96], buf[64];
+	struct file *f;
+	loff_t pos = 0;
 
 	snprintf(path, sizeof(path), "devices/%s/isolation_reason",
 		 dev_name(dev));
 	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, path),
 			   "on the kunit bus\n");
-	isolation_group_remove_device(dev);
 	snprintf(path, sizeof(path), "bus/platform/devices/%s/isolation_reason",
 		 dev_name(dev));
+	f = file_open_root_mnt(iso_sysfs, path, O_RDONLY, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(f));
+	isolation_group_remove_device(dev);
+	KUNIT_EXPECT_EQ(test, kernel_read(f, buf, sizeof(buf), &pos),
+			(ssize_t)-ENODEV);
+	filp_close(f, NULL);
 	KUNIT_EXPECT_EQ(test, iso_sysfs_read(path, buf, sizeof(buf)),
 			(ssize_t)-ENOENT);
 }
 
 static void isolation_sysfs_manager_write_claims_group_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *host = iso_device(test, "isokunit-host");
 	struct device *stub = iso_device(test, "isokunit-stub");
 	struct device *idle = iso_device(test, NULL);
@@ -1569,6 +1680,7 @@ static void isolation_sysfs_manager_write_claims_group_test(struct kunit *test)
 
 static void isolation_sysfs_manager_write_empty_releases_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *host = iso_device(test, "isokunit-host");
 	struct device *stub = iso_device(test, "isokunit-stub");
 
@@ -1589,6 +1701,8 @@ static void isolation_sysfs_manager_write_empty_releases_test(struct kunit *test
 /* Every refused write leaves the group exactly as it was. */
 static void expect_group_untouched(struct kunit *test, struct device *host)
 {
+	struct iso_ctx *ctx = test->priv;
+
 	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"), "\n");
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
 	KUNIT_EXPECT_TRUE(test, bound_to(host, &iso_host_driver));
@@ -1596,6 +1710,7 @@ static void expect_group_untouched(struct kunit *test, struct device *host)
 
 static void isolation_sysfs_manager_unknown_is_enodev_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *host = iso_device(test, "isokunit-host");
 
 	KUNIT_EXPECT_EQ(test, -ENODEV, group_write(test, ctx->group, "manager",
@@ -1605,6 +1720,7 @@ static void isolation_sysfs_manager_unknown_is_enodev_test(struct kunit *test)
 
 static void isolation_sysfs_manager_garbage_is_einval_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *host = iso_device(test, "isokunit-host");
 
 	KUNIT_EXPECT_EQ(test, -EINVAL, group_write(test, ctx->group, "manager",
@@ -1642,6 +1758,8 @@ static void isolation_sysfs_manager_garbage_is_einval_test(struct kunit *test)
 /* Garbage does not release a claimed group either: "\0" is not empty. */
 static void isolation_sysfs_manager_garbage_keeps_claim_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
+
 	iso_device(test, "isokunit-host");
 	KUNIT_ASSERT_GT(test, group_write(test, ctx->group, "manager",
 					  "kunit-mgr"), 0);
@@ -1663,6 +1781,7 @@ static void isolation_sysfs_manager_garbage_keeps_claim_test(struct kunit *test)
  */
 static void isolation_release_refused_while_owned_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = iso_device(test, "isokunit-host");
 	int a;
 
@@ -1683,6 +1802,8 @@ static void isolation_release_refused_while_owned_test(struct kunit *test)
 /* While a claim runs, no user gets the group: the claim could not see it. */
 static void isolation_no_owner_during_claim_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
+
 	iso_device(test, NULL);
 	ctx->claim_takes_owner = true;
 	KUNIT_ASSERT_GT(test, group_write(test, ctx->group, "manager",
@@ -1692,6 +1813,7 @@ static void isolation_no_owner_during_claim_test(struct kunit *test)
 
 static void isolation_sysfs_manager_held_is_ebusy_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *host = iso_device(test, "isokunit-host");
 
 	KUNIT_ASSERT_EQ(test, 0,
@@ -1705,6 +1827,7 @@ static void isolation_sysfs_manager_held_is_ebusy_test(struct kunit *test)
 
 static void isolation_sysfs_manager_needs_cap_sys_admin_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *host = iso_device(test, "isokunit-host");
 	const struct cred *old;
 	struct cred *cred;
@@ -1723,6 +1846,7 @@ static void isolation_sysfs_manager_needs_cap_sys_admin_test(struct kunit *test)
 
 static void isolation_claim_rolls_back_on_manager_error_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *host = iso_device(test, "isokunit-host");
 
 	iso_device(test, NULL);
@@ -1734,6 +1858,7 @@ static void isolation_claim_rolls_back_on_manager_error_test(struct kunit *test)
 
 static void isolation_claim_refuses_unbindable_driver_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *pinned = iso_device(test, "isokunit-pinned");
 	struct device *host = iso_device(test, "isokunit-host");
 
@@ -1746,6 +1871,7 @@ static void isolation_claim_refuses_unbindable_driver_test(struct kunit *test)
 /* One user at a time has the group's devices, counted; another waits. */
 static void isolation_one_owner_at_a_time_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	int a, b;
 
 	iso_device(test, NULL);
@@ -1773,6 +1899,7 @@ static void isolation_one_owner_at_a_time_test(struct kunit *test)
 /* A user gets the devices of a locked group only. */
 static void isolation_owner_needs_locked_group_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *host = iso_device(test, "isokunit-host");
 	int a;
 
@@ -1792,6 +1919,7 @@ static void isolation_owner_needs_locked_group_test(struct kunit *test)
 /* A claim takes one hold, however often it is written: one release undoes it. */
 static void isolation_claim_takes_one_hold_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *host = iso_device(test, "isokunit-host");
 
 	KUNIT_ASSERT_GT(test, group_write(test, ctx->group, "manager",
@@ -1811,6 +1939,7 @@ static void isolation_claim_takes_one_hold_test(struct kunit *test)
  */
 static void isolation_release_keeps_other_holds_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *host = iso_device(test, "isokunit-host");
 
 	KUNIT_ASSERT_EQ(test, 0,
@@ -1831,6 +1960,7 @@ static void isolation_release_keeps_other_holds_test(struct kunit *test)
 /* A group held only by its devices' drivers is released by unbinding them. */
 static void isolation_release_unbinds_holding_drivers_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = iso_device(test, "isokunit-mgr");
 
 	KUNIT_ASSERT_TRUE(test, bound_to(dev, &iso_mgr_driver));
@@ -1844,6 +1974,7 @@ static void isolation_release_unbinds_holding_drivers_test(struct kunit *test)
 /* A failed claim never lets go of a group its manager held before. */
 static void isolation_failed_claim_keeps_held_group_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *host = iso_device(test, "isokunit-host");
 
 	iso_device(test, NULL);
@@ -1861,14 +1992,17 @@ static void isolation_failed_claim_keeps_held_group_test(struct kunit *test)
 }
 
 static void iso_uevent_stub(struct isolation_group *group,
-			    enum isolation_group_state state)
+			    enum isolation_state state)
 {
+	struct iso_ctx *ctx = iso_current_ctx();
+
 	ctx->uevents++;
 	ctx->uevent_state = state;
 }
 
 static void isolation_state_change_sends_uevent_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = iso_device(test, "isokunit-host");
 
 	kunit_activate_static_stub(test, isolation_group_uevent,
@@ -1930,6 +2064,7 @@ static struct device *iso_reserved_device(struct kunit *test)
 
 static void isolation_reservation_holds_group_at_placement_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev, *host, *stub;
 
 	iso_reserve(test, ISO_RES_NAME, "kunit-mgr");
@@ -1955,6 +2090,7 @@ static void isolation_reservation_holds_group_at_placement_test(struct kunit *te
 
 static void isolation_reservation_waits_for_manager_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev, *stub;
 
 	iso_reserve(test, ISO_RES_NAME, "kunit-mgr");
@@ -1991,6 +2127,7 @@ static void isolation_reservation_waits_for_manager_test(struct kunit *test)
 
 static void isolation_reservation_outlives_its_manager_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev;
 
 	dev = iso_reserved_device(test);
@@ -2008,6 +2145,7 @@ static void isolation_reservation_outlives_its_manager_test(struct kunit *test)
 
 static void isolation_reservation_survives_readd_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct isolation_group *group;
 	struct device *dev;
 
@@ -2029,6 +2167,7 @@ static void isolation_reservation_survives_readd_test(struct kunit *test)
 
 static void isolation_unreserve_lets_group_go_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev;
 
 	dev = iso_reserved_device(test);
@@ -2047,6 +2186,7 @@ static void isolation_unreserve_lets_group_go_test(struct kunit *test)
 
 static void isolation_unreserve_of_removed_device_lets_group_go_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev, *other;
 
 	iso_reserve(test, ISO_RES_NAME, "kunit-mgr");
@@ -2068,6 +2208,7 @@ static void isolation_unreserve_of_removed_device_lets_group_go_test(struct kuni
 
 static void isolation_release_reserved_unprepares_devices_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev;
 
 	dev = iso_reserved_device(test);
@@ -2086,6 +2227,7 @@ static void isolation_release_reserved_unprepares_devices_test(struct kunit *tes
 
 static void isolation_unreserve_of_waiting_group_probes_host_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev;
 
 	iso_reserve(test, ISO_RES_NAME, "kunit-none");
@@ -2104,6 +2246,7 @@ static void isolation_unreserve_of_waiting_group_probes_host_test(struct kunit *
 
 static void isolation_reserve_of_placed_device_claims_group_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
 
 	KUNIT_ASSERT_TRUE(test, bound_to(dev, &iso_host_driver));
@@ -2117,6 +2260,7 @@ static void isolation_reserve_of_placed_device_claims_group_test(struct kunit *t
 
 static void isolation_failed_reserve_leaves_nothing_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
 
 	/* No such manager: no claim, and no reservation left behind. */
@@ -2334,6 +2478,7 @@ static void iso_fault_report(struct kunit *test, const char *what,
 
 static void isolation_fault_group_alloc_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	unsigned int n, points = 0, before = iso_count_groups(test);
 	struct isolation_group *group;
 
@@ -2356,6 +2501,7 @@ static void isolation_fault_group_alloc_test(struct kunit *test)
 
 static void isolation_fault_add_device_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	struct device *dev = test_device(test, "iso-fault-0");
 	unsigned int n, points = 0;
 	int ret;
@@ -2386,6 +2532,8 @@ static void isolation_fault_add_device_test(struct kunit *test)
 static void iso_expect_unclaimed(struct kunit *test, struct device *host,
 				 struct device *idle)
 {
+	struct iso_ctx *ctx = test->priv;
+
 	KUNIT_EXPECT_STREQ(test, group_file(test, ctx->group, "manager"), "\n");
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
 	KUNIT_EXPECT_TRUE(test, bound_to(host, &iso_host_driver));
@@ -2394,6 +2542,7 @@ static void iso_expect_unclaimed(struct kunit *test, struct device *host,
 
 static void isolation_fault_claim_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	const char *path = group_path(test, ctx->group, "manager");
 	struct device *host = iso_device(test, "isokunit-host");
 	struct device *idle = iso_device(test, NULL);
@@ -2427,6 +2576,7 @@ static void isolation_fault_claim_test(struct kunit *test)
 
 static void isolation_fault_release_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	const char *path = group_path(test, ctx->group, "manager");
 	struct device *host = iso_device(test, "isokunit-host");
 	unsigned int n, points = 0;
@@ -2461,6 +2611,7 @@ static void isolation_fault_release_test(struct kunit *test)
 
 static void isolation_fault_add_driver_test(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
 	const struct device_driver *drv = &iso_late_driver.driver;
 	unsigned int n, points = 0;
 	int ret;
@@ -2509,9 +2660,11 @@ static void isolation_fault_unavailable_test(struct kunit *test)
 
 static int isolation_test_init(struct kunit *test)
 {
-	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	struct iso_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+
 	if (!ctx)
 		return -ENOMEM;
+	test->priv = ctx;
 	ctx->prov.name = "kunit-a";
 	ctx->prov_b.name = "kunit-b";
 	ctx->mgr.name = "kunit-mgr";
@@ -2533,6 +2686,8 @@ static int isolation_test_init(struct kunit *test)
 
 static void isolation_test_exit(struct kunit *test)
 {
+	struct iso_ctx *ctx = test->priv;
+
 	/* Before the case's devices and groups go, in KUnit's cleanup. */
 	if (ctx->other.name)
 		isolation_manager_unregister(&ctx->other);
@@ -2619,6 +2774,7 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_last_foreign_unbind_locks_group_test),
 	KUNIT_CASE(isolation_manager_and_compatible_drivers_lock_test),
 	KUNIT_CASE(isolation_manager_driver_foreign_to_other_manager_test),
+	KUNIT_CASE(isolation_manager_driver_with_dma_flag_stays_foreign_test),
 	KUNIT_CASE(isolation_clear_manager_unmanages_group_test),
 	KUNIT_CASE(isolation_clear_by_non_holder_is_ignored_test),
 	KUNIT_CASE(isolation_second_manager_is_refused_test),
