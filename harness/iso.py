@@ -6,6 +6,7 @@ commands.
 """
 
 import argparse
+import fcntl
 import os
 import re
 import subprocess
@@ -299,9 +300,16 @@ def build_each_patch(repo):
 
 
 def cmd_export(args):
-    repo, out = tree.export(args.out)
-    if args.build:
-        build_each_patch(repo)
+    # Two exports would check out each other's commits under each other's builds.
+    (CACHE / "export").mkdir(parents=True, exist_ok=True)
+    with open(CACHE / "export" / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Failure("another ./iso export is running on this cache; wait for it")
+        repo, out = tree.export(args.out)
+        if args.build:
+            build_each_patch(repo)
     print(out)
 
 
