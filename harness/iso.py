@@ -45,17 +45,13 @@ def initramfs(work, kernel):
 
 # --- static checks ------------------------------------------------------------
 
-def commit_text(change, work):
-    """One change as git format-patch would write it: message, sign-off, diff."""
+def commit_text(changes, i, versions):
+    """Change @i as git format-patch would write it: message, sign-off, diff."""
+    change = changes[i]
     r = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True)
     e = subprocess.run(["git", "config", "user.email"], capture_output=True, text=True)
     who = f"{r.stdout.strip() or 'Isolation Developers'} <{e.stdout.strip() or 'isolation@localhost'}>"
-    diffs = [change.diff()]
-    for p in change.new_files:
-        d = subprocess.run(["git", "diff", "--no-index", "--", "/dev/null", p], cwd=REPO,
-                           capture_output=True, text=True).stdout
-        diffs.append(d)
-    diff = "".join(diffs)
+    diff = tree.change_diff(changes, i, versions)
     stat = subprocess.run(["git", "apply", "--stat", "-"], input=diff,
                           capture_output=True, text=True).stdout
     subject, _, body = change.message().partition("\n\n")
@@ -66,9 +62,11 @@ def commit_text(change, work):
 def checkpatch(work):
     """checkpatch.pl --strict on every change of the series.  Return failures."""
     failures = []
-    for c in tree.read_series():
+    changes = tree.read_series()
+    versions = tree.new_file_versions(changes)
+    for i, c in enumerate(changes):
         with tempfile.NamedTemporaryFile("w", suffix=".patch") as f:
-            f.write(commit_text(c, work))
+            f.write(commit_text(changes, i, versions))
             f.flush()
             r = subprocess.run(["perl", "scripts/checkpatch.pl", "--strict", "--terse",
                                 "--no-summary", "--show-types", f.name],

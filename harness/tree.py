@@ -4,7 +4,13 @@ The base is Linux 6.12.y as Debian's linux-source-6.12 package ships it,
 unpacked once into the cache, or a tree the user names with KERNEL_SRC.  The
 work tree is a copy of the base with the series applied (patches/series):
 the repository's new files laid over it and its patches to upstream files
-applied.  Re-assembling rewrites only the files whose content changes, so
+applied.
+
+The repository holds each new file as the whole series leaves it.  A patch
+after the one that adds a file may change it too (a later step of the same
+work): its diff of the file is kept in the patch, and the file as an
+earlier patch leaves it is the repository's file with the later patches'
+diffs of it taken back, last first (new_file_versions()).  Re-assembling rewrites only the files whose content changes, so
 builds stay incremental, and puts back from the base every file an older
 series touched that this one does not.
 """
@@ -35,6 +41,8 @@ class Change:
     """One line of patches/series: one commit of the exported series."""
     patch: Path
     new_files: list = field(default_factory=list)
+    # Every new file of the series, which diff() leaves to own_sections().
+    series_files: frozenset = frozenset()
 
     @property
     def text(self):
@@ -48,11 +56,21 @@ class Change:
             raise Failure(f"{self.patch.name}: no 'Subject:' line at the top")
         return m.group(1) + "\n\n" + head[m.end():].strip() + "\n"
 
-    def diff(self):
-        """The part of the patch that changes upstream files ('' if none)."""
+    def full_diff(self):
+        """Everything below the message: diffs of upstream and new files."""
         text = self.text
         i = text.find("\ndiff --git ")
         return text[i + 1:] if i >= 0 else ""
+
+    def diff(self):
+        """The part of the patch that changes upstream files ('' if none)."""
+        return "".join(s for p, s in _sections(self.full_diff()).items()
+                       if p not in self.series_files)
+
+    def own_sections(self):
+        """{path: diff} of the new files of earlier patches that this one changes."""
+        return {p: s for p, s in _sections(self.full_diff()).items()
+                if p in self.series_files}
 
     def patched_files(self):
         return re.findall(r"^diff --git a/(\S+) b/", self.diff(), re.M)
@@ -69,7 +87,63 @@ def read_series():
             if not f.is_file():
                 raise Failure(f"patches/series line {n}: {f.relative_to(REPO)} does not exist")
         changes.append(change)
+    series_files = frozenset(p for c in changes for p in c.new_files)
+    for c in changes:
+        c.series_files = series_files
     return changes
+
+
+def _reverse(diff, path, text, patch):
+    """@text, the content of @path, with @diff of it taken back."""
+    with tempfile.TemporaryDirectory(prefix="isolation-reverse-") as tmp:
+        f = Path(tmp) / path
+        f.parent.mkdir(parents=True)
+        f.write_text(text)
+        r = subprocess.run(["git", "apply", "-R", "--whitespace=nowarn", "-"], cwd=tmp,
+                           input=diff, capture_output=True, text=True)
+        if r.returncode:
+            raise Failure(f"{patch.name} changes {path}, and its diff no longer matches the "
+                          f"repository's {path} (as the patches after it leave it): "
+                          f"update the diff in {patch.name}\n" + r.stderr.strip())
+        return f.read_text()
+
+
+def new_file_versions(changes):
+    """The new files as each change leaves them: [{path: text}, ...], one
+    dict per change, holding the files added by it or by an earlier one."""
+    added = {}
+    for i, c in enumerate(changes):
+        for p in c.new_files:
+            if p in added:
+                raise Failure(f"patches/series: {p} is added twice")
+            added[p] = i
+    text = {p: (REPO / p).read_text() for p in added}
+    out = [None] * len(changes)
+    for i in range(len(changes) - 1, -1, -1):
+        out[i] = {p: t for p, t in text.items() if added[p] <= i}
+        for p, diff in changes[i].own_sections().items():
+            if added[p] >= i:
+                raise Failure(f"{changes[i].patch.name} changes {p}, "
+                              "which it or a later patch adds")
+            text[p] = _reverse(diff, p, text[p], changes[i].patch)
+    return out
+
+
+def change_diff(changes, i, versions=None):
+    """The whole diff of change @i, as its commit shows it: the upstream
+    files, the new files it adds (as it leaves them), the new files of
+    earlier changes it changes."""
+    versions = versions or new_file_versions(changes)
+    c = changes[i]
+    parts = [c.diff()]
+    for p in c.new_files:
+        with tempfile.TemporaryDirectory(prefix="isolation-new-") as tmp:
+            (Path(tmp) / p).parent.mkdir(parents=True)
+            (Path(tmp) / p).write_text(versions[i][p])
+            parts.append(subprocess.run(["git", "diff", "--no-index", "--", "/dev/null", p],
+                                        cwd=tmp, capture_output=True, text=True).stdout)
+    parts += list(c.own_sections().values())
+    return "".join(parts)
 
 
 @dataclass
@@ -131,11 +205,14 @@ def kernel_fixes():
     return out
 
 
-def _stage(changes, b, stage, fixes=()):
-    """Apply the series, then @fixes, to copies of the files they touch,
-    under @stage.
+def _stage(changes, b, stage, fixes=(), upto=None):
+    """Apply the series (its first @upto changes, if given), then @fixes,
+    to copies of the files they touch, under @stage.
 
     Returns the set of paths written, relative to the tree."""
+    versions = new_file_versions(changes)
+    if upto is not None:
+        changes = changes[:upto]
     touched = set()
     for c in changes:
         touched.update(c.patched_files())
@@ -158,6 +235,9 @@ def _stage(changes, b, stage, fixes=()):
                 raise Failure(f"patch {c.patch.name} does not apply to Linux {b.version}:\n"
                               + r.stderr.strip())
         touched.update(c.new_files)
+    if changes:
+        for p, text in versions[len(changes) - 1].items():
+            (stage / p).write_text(text)
     for name, diff in fixes:
         r = subprocess.run(["git", "apply", "--whitespace=nowarn", "-"], cwd=stage,
                            input=diff, capture_output=True, text=True)
@@ -300,8 +380,8 @@ def refresh(patch=None, files=()):
         mine = sorted(p for p, t in targets.items() if t == i)
         with tempfile.TemporaryDirectory(prefix="isolation-refresh-") as tmp:
             before = Path(tmp)
-            _stage(changes[:i], b, before)
-            sections = _sections(c.diff())
+            _stage(changes, b, before, upto=i)
+            sections = _sections(c.full_diff())
             for p in mine:
                 src = before / p if (before / p).exists() else b.path / p
                 d = _unified(src, work / p, p)
@@ -315,6 +395,8 @@ def refresh(patch=None, files=()):
             c.patch.write_text(text)
             updated.append(c.patch.name)
 
+    # A later patch's diff of an edited new file must still match it.
+    new_file_versions(changes)
     # The work tree now matches the series: record it as assembled.
     paths = set(assembled) | set(last) | set(targets) | new_files
     (work / MANIFEST).write_text("".join(f"{p} {_digest(work / p)}\n" for p in sorted(paths)))
@@ -368,18 +450,19 @@ def export(out):
         run(git + ["tag", "-f", "base"])
         stamp.write_text(b.version)
     ident = git_identity()
+    versions = new_file_versions(changes)
     run(git + ["checkout", "-q", "-f", "--detach", "base"])
     run(git + ["clean", "-q", "-fdx"])
-    for c in changes:
+    for i, c in enumerate(changes):
         diff = c.diff()
         if diff:
             r = subprocess.run(git + ["apply", "--index", "-"], input=diff,
                                capture_output=True, text=True)
             if r.returncode:
                 raise Failure(f"patch {c.patch.name} does not apply:\n{r.stderr.strip()}")
-        for p in c.new_files:
+        for p in list(c.new_files) + list(c.own_sections()):
             (repo / p).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(REPO / p, repo / p)
+            (repo / p).write_text(versions[i][p])
             run(git + ["add", "-f", p])
         run(git + ident + ["commit", "-q", "-s", "-F", "-"], input=c.message())
     out = Path(out).resolve()

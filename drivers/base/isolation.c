@@ -44,9 +44,9 @@
  * the static key isolation_match_filter, on while any group has a manager
  * or is reserved (group->filtering), and dev->p->isolation_group_held,
  * which isolation_member_set_driver() keeps equal to group->filtering; a
- * device in an unmanaged group is then matched as one in no group.  No lock of this
- * file is held while calling into the driver core to bind or unbind:
- * claims and releases mark the group busy instead.
+ * device in an unmanaged group is then matched as one in no group.  No
+ * lock of this file is held while calling into the driver core to bind or
+ * unbind: claims and releases mark the group busy instead.
  *
  * Lifetime: group->users counts the provider's reference from
  * isolation_group_alloc() and one per member; a manager's hold takes none,
