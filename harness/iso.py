@@ -86,9 +86,10 @@ def new_sources(suffix):
 
 
 def kernel_doc(work):
-    """scripts/kernel-doc -Wall on the series' new C files and headers."""
-    files = new_sources(".c") + new_sources(".h")
-    r = subprocess.run(["perl", "scripts/kernel-doc", "-none", "-Wall"] + [REPO / f for f in files],
+    """scripts/kernel-doc -Wall on the series' new C files and headers that
+    @work has (a point of the series may not have them all yet)."""
+    files = [f for f in new_sources(".c") + new_sources(".h") if (work / f).is_file()]
+    r = subprocess.run(["perl", "scripts/kernel-doc", "-none", "-Wall"] + files,
                        cwd=work, capture_output=True, text=True)
     warn = [l for l in (r.stdout + r.stderr).splitlines() if l.strip()]
     log(f"kernel-doc -Wall: {'FAIL' if warn or r.returncode else 'ok'}")
@@ -98,7 +99,8 @@ def kernel_doc(work):
 def sparse(work, build):
     """sparse (make C=2) and W=1 on the series' new C files in the boot kernel."""
     # tools/ is userspace, built by its own Makefile (tests/tool/run).
-    objs = [p[:-2] + ".o" for p in new_sources(".c") if not p.startswith("tools/")]
+    objs = [p[:-2] + ".o" for p in new_sources(".c")
+            if not p.startswith("tools/") and (work / p).is_file()]
     r = subprocess.run(kbuild.make_args(work, build) + ["C=2", "CHECK=sparse", "W=1"] + objs,
                        capture_output=True, text=True,
                        env=dict(os.environ, **kbuild.ccache_env()))
@@ -276,7 +278,8 @@ SERIES_BUILDS = [("series-modular", ["boot.config"], ["vmlinux", "modules"]),
 
 def build_each_patch(repo):
     """At every commit of the exported series: build what it touches modular
-    and built in, and run the KUnit suites that exist at that point."""
+    and built in, check its new C files with sparse, W=1 and kernel-doc, and
+    run the KUnit suites that exist at that point."""
     commits = subprocess.run(["git", "-C", str(repo), "rev-list", "--reverse", "base..HEAD"],
                              capture_output=True, text=True, check=True).stdout.split()
     head = commits[-1]
@@ -289,12 +292,15 @@ def build_each_patch(repo):
             for name, fragments, targets in SERIES_BUILDS:
                 kbuild.build_kernel(repo, name, fragments, targets=targets,
                                     series_point=True, check=sha == head)
+            bad = sparse(repo, CACHE / "build" / SERIES_BUILDS[0][0]) + kernel_doc(repo)
+            if bad:
+                raise Failure(f"patch {n}/{len(commits)}:\n" + "\n".join(bad))
             if not kbuild.kunit(repo, build=CACHE / "build" / "kunit-series"):
                 raise Failure(f"patch {n}/{len(commits)}: the KUnit suites fail")
     finally:
         subprocess.run(["git", "-C", str(repo), "checkout", "-q", head])
     log(f"every one of the {len(commits)} patches builds modular and built in, "
-        "and passes the KUnit suites it has")
+        "is clean under sparse, W=1 and kernel-doc, and passes the KUnit suites it has")
 
 
 def cmd_export(args):
