@@ -85,7 +85,7 @@
 
 #include "base.h"
 
-/* The longest manager name that a write to the "manager" file accepts. */
+/* The longest name a manager may register with. */
 #define ISOLATION_MANAGER_NAME_MAX	32
 
 struct isolation_group {
@@ -129,7 +129,8 @@ struct isolation_member {
 	bool foreign;			/* counted in group->foreign */
 	char *link_name;		/* the member's name in devices/ */
 	char *reason;
-	struct device_attribute reason_attr;	/* the device's isolation_reason */
+	/* The device's isolation_reason file. */
+	struct device_attribute reason_attr;
 };
 
 struct isolation_manager_driver {
@@ -642,7 +643,8 @@ void isolation_group_put(struct isolation_group *group)
 EXPORT_SYMBOL_GPL(isolation_group_put);
 
 /* The caller holds a reference, or isolation_lock with the group listed. */
-static struct isolation_group *isolation_group_get(struct isolation_group *group)
+static struct isolation_group *
+isolation_group_get(struct isolation_group *group)
 {
 	kref_get(&group->users);
 	return group;
@@ -1200,7 +1202,8 @@ static void isolation_group_remove_all(struct isolation_group *group)
 	for (;;) {
 		mutex_lock(&group->mutex);
 		member = list_first_entry_or_null(&group->devices,
-						  struct isolation_member, list);
+						  struct isolation_member,
+						  list);
 		dev = member ? get_device(member->dev) : NULL;
 		mutex_unlock(&group->mutex);
 		if (!dev)
@@ -1352,8 +1355,8 @@ static void isolation_group_take_waiting(struct isolation_group *group,
  * prepared for its drivers (&isolation_manager_ops.prepare_device).
  *
  * Context: process context, may sleep.
- * Return: 0; -EINVAL without a name or ops or with a name longer than the
- * "manager" file takes, -EEXIST if another manager has the name.
+ * Return: 0; -EINVAL without a name or ops, or with a name of more than 32
+ * characters; -EEXIST if another manager has the name.
  */
 int isolation_manager_register(struct isolation_manager *mgr)
 {
@@ -2220,7 +2223,8 @@ static void isolation_group_unprepare(struct isolation_group *group,
 	unsigned int i;
 	bool wanted;
 
-	if (!mgr->ops->release_device || !isolation_group_reserved_by(group, mgr))
+	if (!mgr->ops->release_device ||
+	    !isolation_group_reserved_by(group, mgr))
 		return;
 	snap = isolation_snapshot_take(group);
 	if (IS_ERR(snap))
@@ -2447,9 +2451,9 @@ static int isolation_group_write_manager(struct isolation_group *group,
 /*
  * A manager's name as written to the "manager" file, into @name: ASCII
  * letters, digits, "-" and "_", at most ISOLATION_MANAGER_NAME_MAX of them
- * (the kernel's isalnum() takes Latin-1 letters too), and one
- * newline at most, at the end.  Empty means release.  Anything else, a NUL
- * byte anywhere among them, is garbage: -EINVAL, and nothing is done.
+ * (the kernel's isalnum() takes Latin-1 letters too), and one newline at
+ * most, at the end.  Empty means release.  Anything else, a NUL byte
+ * anywhere among them, is garbage: -EINVAL, and nothing is done.
  */
 static int isolation_parse_manager_name(const char *buf, size_t count,
 					char *name)
@@ -3031,7 +3035,8 @@ static void __init isolation_reserve_parse(char *list)
 		if (!ret && !bus)
 			ret = -ENODEV;
 		if (!ret)
-			ret = isolation_reservation_add(bus, name, manager, true);
+			ret = isolation_reservation_add(bus, name, manager,
+							true);
 		if (ret == -EINVAL)
 			pr_err("isolation.reserve: ignoring \"%s\": not <manager>@<PCI address>, e.g. vfio@0000:03:00.0\n",
 			       entry);

@@ -9,9 +9,9 @@
  * drivers: a host driver (foreign to the managers), the manager's driver
  * (which holds its device's group for the manager while bound, as VFIO's
  * drivers do), a compatible stub, and drivers that probe asynchronously,
- * defer, or cannot be unbound.  sysfs is not mounted while built-in tests run, so
- * the suite mounts its own, to write to bind, drivers_probe and the groups'
- * files as a user would and see the errors a user would.
+ * defer, or cannot be unbound.  sysfs is not mounted while built-in tests
+ * run, so the suite mounts its own, to write to bind, drivers_probe and the
+ * groups' files as a user would and see the errors a user would.
  *
  * Every group and device is tied to its case, so a failing case leaks
  * nothing.
@@ -48,7 +48,8 @@ struct iso_ctx {
 	int claim_owner_ret;		/* and what that returned */
 	unsigned int uevents;
 	enum isolation_state uevent_state;
-	struct device *prepared;	/* the last device prepare_device steered */
+	/* The last device that prepare_device steered. */
+	struct device *prepared;
 	bool mgr_gone;			/* the case unregistered ctx->mgr */
 };
 
@@ -146,10 +147,12 @@ static struct platform_driver *iso_drivers[] = {
  * A bus of its own whose dma_configure() puts the device into a group, as
  * an IOMMU that finds its devices as their drivers probe does (virtio-iommu
  * through the firmware replay), and whose dma_cleanup() is counted.  Every
- * driver of the bus matches every device.
+ * driver of the bus matches every device.  iso_bus_dma_group is the group
+ * that dma_configure() puts a device in, iso_bus_probe_group the one that
+ * its driver's probe does.
  */
-static struct isolation_group *iso_bus_dma_group;	/* dma_configure() puts it there */
-static struct isolation_group *iso_bus_probe_group;	/* its driver's probe does */
+static struct isolation_group *iso_bus_dma_group;
+static struct isolation_group *iso_bus_probe_group;
 static unsigned int iso_bus_cleanups;
 
 static int iso_bus_match(struct device *dev, const struct device_driver *drv)
@@ -1916,7 +1919,7 @@ static void isolation_owner_needs_locked_group_test(struct kunit *test)
 	isolation_group_clear_owner(ctx->group, &ctx->mgr, &a);
 }
 
-/* A claim takes one hold, however often it is written: one release undoes it. */
+/* A claim takes one hold, however often written: one release undoes it. */
 static void isolation_claim_takes_one_hold_test(struct kunit *test)
 {
 	struct iso_ctx *ctx = test->priv;
