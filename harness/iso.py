@@ -89,6 +89,8 @@ def kernel_doc(work):
     """scripts/kernel-doc -Wall on the series' new C files and headers that
     @work has (a point of the series may not have them all yet)."""
     files = [f for f in new_sources(".c") + new_sources(".h") if (work / f).is_file()]
+    if not files:
+        return []
     r = subprocess.run(["perl", "scripts/kernel-doc", "-none", "-Wall"] + files,
                        cwd=work, capture_output=True, text=True)
     warn = [l for l in (r.stdout + r.stderr).splitlines() if l.strip()]
@@ -101,6 +103,8 @@ def sparse(work, build):
     # tools/ is userspace, built by its own Makefile (tests/tool/run).
     objs = [p[:-2] + ".o" for p in new_sources(".c")
             if not p.startswith("tools/") and (work / p).is_file()]
+    if not objs:    # make with no target would check the whole kernel
+        return []
     r = subprocess.run(kbuild.make_args(work, build) + ["C=2", "CHECK=sparse", "W=1"] + objs,
                        capture_output=True, text=True,
                        env=dict(os.environ, **kbuild.ccache_env()))
