@@ -280,15 +280,19 @@ SERIES_BUILDS = [("series-modular", ["boot.config"], ["vmlinux", "modules"]),
                   ["vmlinux", "drivers/cdx/cdx.o"])]
 
 
-def build_each_patch(repo):
+def build_each_patch(repo, first=1):
     """At every commit of the exported series: build what it touches modular
     and built in, check its new C files with sparse, W=1 and kernel-doc, and
-    run the KUnit suites that exist at that point."""
+    run the KUnit suites that exist at that point.  Patches before @first
+    are skipped (a run that stopped there, whose earlier patches have not
+    changed since)."""
     commits = subprocess.run(["git", "-C", str(repo), "rev-list", "--reverse", "base..HEAD"],
                              capture_output=True, text=True, check=True).stdout.split()
     head = commits[-1]
     try:
         for n, sha in enumerate(commits, 1):
+            if n < first:
+                continue
             subject = subprocess.run(["git", "-C", str(repo), "log", "-1", "--format=%s", sha],
                                      capture_output=True, text=True).stdout.strip()
             log(f"patch {n}/{len(commits)}: {subject}")
@@ -303,8 +307,8 @@ def build_each_patch(repo):
                 raise Failure(f"patch {n}/{len(commits)}: the KUnit suites fail")
     finally:
         subprocess.run(["git", "-C", str(repo), "checkout", "-q", head])
-    log(f"every one of the {len(commits)} patches builds modular and built in, "
-        "is clean under sparse, W=1 and kernel-doc, and passes the KUnit suites it has")
+    log(f"patches {first} to {len(commits)} each build modular and built in, "
+        "are clean under sparse, W=1 and kernel-doc, and pass the KUnit suites they have")
 
 
 def cmd_export(args):
@@ -317,7 +321,7 @@ def cmd_export(args):
             raise Failure("another ./iso export is running on this cache; wait for it")
         repo, out = tree.export(args.out)
         if args.build:
-            build_each_patch(repo)
+            build_each_patch(repo, args.first)
     print(out)
 
 
@@ -372,6 +376,8 @@ def main():
     s.add_argument("out", nargs="?", default=str(CACHE / "series"))
     s.add_argument("--build", action="store_true",
                    help="and build what the series touches after each patch")
+    s.add_argument("--from", dest="first", type=int, default=1, metavar="N",
+                   help="with --build, start at patch N")
     s.set_defaults(fn=cmd_export)
     s = sub.add_parser("help", help="this message")
     s.set_defaults(fn=lambda a: p.print_help())
