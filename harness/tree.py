@@ -10,9 +10,11 @@ The repository holds each new file as the whole series leaves it.  A patch
 after the one that adds a file may change it too (a later step of the same
 work): its diff of the file is kept in the patch, and the file as an
 earlier patch leaves it is the repository's file with the later patches'
-diffs of it taken back, last first (new_file_versions()).  Re-assembling rewrites only the files whose content changes, so
-builds stay incremental, and puts back from the base every file an older
-series touched that this one does not.
+diffs of it taken back, last first (new_file_versions()).
+
+Re-assembling rewrites only the files whose content changes, so builds stay
+incremental, and puts back from the base every file an older series touched
+that this one does not.
 """
 
 import hashlib
