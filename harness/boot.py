@@ -38,7 +38,7 @@ Scenario lines:
                                       check (since boot, at the first) holds them
     monitor: <HMP command>            e.g. device_add, through QMP
     wait: <id>                        until the guest sees the device
-    gone: <id>                        until the guest no longer sees it
+    gone: <id>                        until neither the guest nor QEMU has it
     guest: <shell command>            run in the guest; must exit 0
     check                             report, and compare with the
                                       expectations given since the last check
@@ -707,18 +707,23 @@ def format_shown(r):
 # --- running a scenario -----------------------------------------------------
 
 def wait_device(guest, step, timeout=STEP_TIMEOUT):
-    """Wait until the guest sees (wait:) or no longer sees (gone:) a device."""
+    """Wait until the guest sees (wait:) or no longer sees (gone:) a device.
+
+    A device is gone once QEMU has let it go as well: the guest drops it
+    from sysfs before it powers the slot off, and QEMU frees the device's
+    id only then, so a device_add of the same id right after the guest no
+    longer sees it can fail with "Duplicate device ID"."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        guest.known.update({v: k for k, v in guest.qmp.pci_ids().items()})
+        ids = guest.qmp.pci_ids()
+        guest.known.update({v: k for k, v in ids.items()})
         addr = guest.known.get(step.arg)
-        if addr:
-            present = guest.run(f"test -e /sys/bus/pci/devices/{addr}")[0] == 0
-            if present == (step.kind == "wait"):
-                # Let the probes and the groups settle.
-                guest.run("sleep 1")
-                return []
-        elif step.kind == "gone":
+        present = bool(addr) and guest.run(f"test -e /sys/bus/pci/devices/{addr}")[0] == 0
+        if step.kind == "wait" and present:
+            # Let the probes and the groups settle.
+            guest.run("sleep 1")
+            return []
+        if step.kind == "gone" and not present and step.arg not in ids.values():
             return []
         time.sleep(0.5)
     what = "appear" if step.kind == "wait" else "go"
