@@ -38,7 +38,8 @@ Scenario lines:
                                       check (since boot, at the first) holds them
     monitor: <HMP command>            e.g. device_add, through QMP
     wait: <id>                        until the guest sees the device
-    gone: <id>                        until neither the guest nor QEMU has it
+    gone: <id>                        until the guest no longer sees it (and,
+                                      after a device_del, QEMU has let it go)
     guest: <shell command>            run in the guest; must exit 0
     check                             report, and compare with the
                                       expectations given since the last check
@@ -385,6 +386,7 @@ class Guest:
         threading.Thread(target=self._pump, daemon=True).start()
         self.qmp = None
         self.known = {}          # QEMU id -> the last guest address seen
+        self.unplugging = set()  # ids given to device_del, not yet gone
         self.dmesg = []          # the kernel's log, as the last report gave it
         self.dmesg_checked = 0   # how much of it the last check has seen
         self.wait_for("ready", BOOT_TIMEOUT, "the guest did not come up")
@@ -709,10 +711,11 @@ def format_shown(r):
 def wait_device(guest, step, timeout=STEP_TIMEOUT):
     """Wait until the guest sees (wait:) or no longer sees (gone:) a device.
 
-    A device is gone once QEMU has let it go as well: the guest drops it
-    from sysfs before it powers the slot off, and QEMU frees the device's
-    id only then, so a device_add of the same id right after the guest no
-    longer sees it can fail with "Duplicate device ID"."""
+    A device taken out by device_del is gone once QEMU has let it go as
+    well: the guest drops it from sysfs before it powers the slot off, and
+    QEMU frees the device's id only then, so a device_add of the same id
+    right after the guest no longer sees it can fail with "Duplicate device
+    ID".  (One removed in the guest, through sysfs, stays in QEMU.)"""
     deadline = time.time() + timeout
     while time.time() < deadline:
         ids = guest.qmp.pci_ids()
@@ -723,7 +726,9 @@ def wait_device(guest, step, timeout=STEP_TIMEOUT):
             # Let the probes and the groups settle.
             guest.run("sleep 1")
             return []
-        if step.kind == "gone" and not present and step.arg not in ids.values():
+        if (step.kind == "gone" and not present and
+                not (step.arg in guest.unplugging and step.arg in ids.values())):
+            guest.unplugging.discard(step.arg)
             return []
         time.sleep(0.5)
     what = "appear" if step.kind == "wait" else "go"
@@ -822,6 +827,8 @@ def boot_scenario(kernel, initrd, sc, logfile, show, debug):
         for step in sc.steps:
             if step.kind == "monitor":
                 guest.qmp.hmp(guest.expand(step.arg, step.line))
+                if step.arg.split()[0] == "device_del":
+                    guest.unplugging.add(step.arg.split()[1])
             elif step.kind in ("wait", "gone"):
                 failures += wait_device(guest, step)
             elif step.kind == "guest":
