@@ -148,11 +148,11 @@ static void vfio_isolation_notify(struct isolation_manager *mgr,
 
 	switch (event) {
 	case ISOLATION_EVENT_DEVICE_ADDED:
-		dev_info(dev, "vfio: joined isolation group %d, which VFIO holds\n",
-			 id);
+		dev_dbg(dev, "vfio: joined isolation group %d, which VFIO holds\n",
+			id);
 		break;
 	case ISOLATION_EVENT_DEVICE_REMOVED:
-		dev_info(dev, "vfio: left isolation group %d\n", id);
+		dev_dbg(dev, "vfio: left isolation group %d\n", id);
 		break;
 	default:
 		break;
