@@ -288,6 +288,8 @@ def build_each_patch(repo, first=1):
     changed since)."""
     commits = subprocess.run(["git", "-C", str(repo), "rev-list", "--reverse", "base..HEAD"],
                              capture_output=True, text=True, check=True).stdout.split()
+    if first > len(commits):
+        raise Failure(f"--from {first}: the series has {len(commits)} patches")
     head = commits[-1]
     try:
         for n, sha in enumerate(commits, 1):
@@ -312,6 +314,10 @@ def build_each_patch(repo, first=1):
 
 
 def cmd_export(args):
+    if args.first != 1 and not args.build:
+        raise Failure("--from is for --build: it names the first patch to build")
+    if args.first < 1:
+        raise Failure(f"--from {args.first}: patches are numbered from 1")
     # Two exports would check out each other's commits under each other's builds.
     (CACHE / "export").mkdir(parents=True, exist_ok=True)
     with open(CACHE / "export" / ".lock", "w") as lock:
