@@ -268,6 +268,11 @@ def cmd_refresh(args):
         print(f"updated {p}")
 
 
+def cmd_fold(args):
+    for p in tree.fold(args.patch, args.file):
+        print(f"updated {p}")
+
+
 # What the series touches, built without CONFIG_ISOLATION by ./iso test.
 SERIES_DIRS = ["drivers/base/", "drivers/pci/", "drivers/iommu/", "drivers/vfio/"]
 # The two ways distributions build the series, built after each of its
@@ -378,6 +383,11 @@ def main():
     s.add_argument("patch", nargs="?")
     s.add_argument("files", nargs="*")
     s.set_defaults(fn=cmd_refresh)
+    s = sub.add_parser("fold", help="put the uncommitted change of a new file (FILE) "
+                       "into the patch it belongs in (PATCH), and through the later ones")
+    s.add_argument("patch")
+    s.add_argument("file")
+    s.set_defaults(fn=cmd_fold)
     s = sub.add_parser("export", help="the series as git format-patch files")
     s.add_argument("out", nargs="?", default=str(CACHE / "series"))
     s.add_argument("--build", action="store_true",

@@ -405,6 +405,82 @@ def refresh(patch=None, files=()):
     return updated
 
 
+def _apply(diff, path, text, what):
+    """@text, the content of @path, with @diff of it applied (one line of
+    context is enough, as lines nearby may differ)."""
+    with tempfile.TemporaryDirectory(prefix="isolation-fold-") as tmp:
+        f = Path(tmp) / path
+        f.parent.mkdir(parents=True)
+        f.write_text(text)
+        r = subprocess.run(["git", "apply", "-C1", "--recount", "--whitespace=nowarn", "-"],
+                           cwd=tmp, input=diff, capture_output=True, text=True)
+        if r.returncode:
+            raise Failure(f"the change of {path} does not apply to it as {what} leaves it: "
+                          f"edit that patch's diff by hand\n" + r.stderr.strip())
+        return f.read_text()
+
+
+def fold(patch, path):
+    """Put the uncommitted change of a new file into the patch it belongs in.
+
+    The repository holds @path as the whole series leaves it.  Its change
+    since the last commit is taken to be @patch's: it is carried into the
+    file as @patch and every later patch leave it, and the diffs of @path in
+    the patches after the one that adds it are written anew, so that the
+    series still ends with the repository's file.  A change that does not
+    apply to the file as a later patch leaves it fails, changing nothing."""
+    changes = read_series()
+    names = [c.patch.name for c in changes]
+    if Path(patch).name not in names:
+        raise Failure(f"{patch} is not in patches/series")
+    target = names.index(Path(patch).name)
+    adders = [i for i, c in enumerate(changes) if path in c.new_files]
+    if not adders:
+        raise Failure(f"{path} is not a new file of the series")
+    first = adders[0]
+    if target < first:
+        raise Failure(f"{path} is added by {names[first]}, after {names[target]}")
+    r = subprocess.run(["git", "show", f"HEAD:{path}"], cwd=REPO, capture_output=True, text=True)
+    if r.returncode:
+        raise Failure(f"{path} is not committed: nothing to fold into")
+    committed, now = r.stdout, (REPO / path).read_text()
+
+    # The file as each change leaves it, before and after the fold.
+    old = {len(changes) - 1: committed}
+    for i in range(len(changes) - 1, first, -1):
+        sec = changes[i].own_sections().get(path)
+        old[i - 1] = _reverse(sec, path, old[i], changes[i].patch) if sec else old[i]
+    with tempfile.TemporaryDirectory(prefix="isolation-fold-") as tmp:
+        (Path(tmp) / "a").write_text(committed)
+        (Path(tmp) / "b").write_text(now)
+        delta = _unified(Path(tmp) / "a", Path(tmp) / "b", path)
+    if not delta:
+        return []
+    new = {i: (_apply(delta, path, t, names[i]) if i >= target else t) for i, t in old.items()}
+    if new[len(changes) - 1] != now:
+        raise Failure(f"folding {path} into {names[target]} does not end with the repository's file")
+
+    updated = []
+    with tempfile.TemporaryDirectory(prefix="isolation-fold-") as tmp:
+        for i in range(first + 1, len(changes)):
+            c = changes[i]
+            sections = _sections(c.full_diff())
+            (Path(tmp) / "a").write_text(new[i - 1])
+            (Path(tmp) / "b").write_text(new[i])
+            d = _unified(Path(tmp) / "a", Path(tmp) / "b", path)
+            if d == sections.get(path, ""):
+                continue
+            if d:
+                sections[path] = d
+            else:
+                sections.pop(path)
+            head = c.text.split("\n---\n", 1)[0]
+            c.patch.write_text(head + "\n---\n" + "".join(sections[p] for p in sorted(sections)))
+            updated.append(c.patch.name)
+    new_file_versions(read_series())
+    return updated
+
+
 def series_hash():
     """A digest of everything the series consists of."""
     h = hashlib.sha256()

@@ -18,6 +18,15 @@
  * go, and where the manager or its drivers change, each time through
  * isolation_member_set_driver(), so asking for the state costs no walk.
  *
+ * A device that a hold turned away (the match filter or
+ * isolation_device_bind() refused it a driver) is marked so
+ * (dev->p->isolation_refused), and when the group is let go, the marked
+ * members still without a driver are probed again, in the driver core's
+ * async domain, as the driver core probes deferred devices again: a group
+ * handed back one device at a time ends with each on its host driver.  A
+ * device nobody asked a driver for (unbound by hand, or steered to none by
+ * its driver_override) stays as it is.
+ *
  * A reservation names a device and a manager.  A group with a member that
  * a reservation names is reserved (group->reserved): the manager holds it
  * with a claim's hold from the moment the device joins, or, while that
@@ -63,6 +72,7 @@
 
 #include <kunit/static_stub.h>
 #include <kunit/visibility.h>
+#include <linux/async.h>
 #include <linux/capability.h>
 #include <linux/ctype.h>
 #include <linux/device.h>
@@ -358,6 +368,9 @@ static void isolation_member_set_driver(struct isolation_group *group,
 	member->held = held;
 	member->foreign = foreign;
 	member->driver = drv;
+	/* A driver bound: the device is no longer waiting for one. */
+	if (drv)
+		WRITE_ONCE(member->dev->p->isolation_refused, false);
 }
 
 /* Judge every member anew: the manager or its drivers changed. */
@@ -369,10 +382,64 @@ static void isolation_group_recount(struct isolation_group *group)
 		isolation_member_set_driver(group, member, member->driver);
 }
 
+/* Whether a hold turned @member away, and it still has no driver. */
+static bool isolation_member_turned_away(struct isolation_member *member)
+{
+	return !member->driver &&
+	       READ_ONCE(member->dev->p->isolation_refused);
+}
+
+/* Probe again, in the driver core's async domain, a device turned away. */
+static void isolation_reprobe_async(void *data, async_cookie_t cookie)
+{
+	struct device *dev = data;
+
+	dev_dbg(dev, "isolation group let go: probing again\n");
+	if (device_attach(dev) < 0)
+		dev_err(dev, "isolation group let go: host driver did not probe\n");
+	put_device(dev);
+}
+
+/*
+ * @group is let go: probe again each member that its hold turned away and
+ * that is still without a driver, as the driver core probes a deferred
+ * device again, in its async domain (wait_for_device_probe() waits for
+ * it) and outside every lock.  The probe meets the group as it is then: a
+ * group held again turns the device away again, and marks it again.
+ */
+static void isolation_group_reprobe(struct isolation_group *group)
+{
+	struct isolation_member *member;
+	struct device *dev;
+
+	lockdep_assert_held(&group->mutex);
+
+	/*
+	 * Pairs with __isolation_driver_allowed(), which marks a device it
+	 * refuses before it reads the group again: either the mark is seen
+	 * here, or the filter sees the group let go and refuses nothing.
+	 */
+	smp_mb();
+	list_for_each_entry(member, &group->devices, list) {
+		if (!isolation_member_turned_away(member))
+			continue;
+		dev = get_device(member->dev);
+		/* Before the probe can turn it away again and mark it. */
+		WRITE_ONCE(dev->p->isolation_refused, false);
+		if (!async_schedule_dev_nocall(isolation_reprobe_async, dev)) {
+			WRITE_ONCE(dev->p->isolation_refused, true);
+			dev_err(dev, "isolation group %d let go: cannot probe the device again: out of memory\n",
+				group->id);
+			put_device(dev);
+		}
+	}
+}
+
 /*
  * The manager or the reservation changed: count the group in
  * isolation_match_filter while it has either, before its members' hints
- * say so and after they stop saying so, and judge its members anew.
+ * say so and after they stop saying so, and judge its members anew.  A
+ * group let go probes the members its hold turned away.
  */
 static void isolation_group_refilter(struct isolation_group *group)
 {
@@ -385,8 +452,10 @@ static void isolation_group_refilter(struct isolation_group *group)
 		static_branch_inc(&isolation_match_filter);
 	group->filtering = filtering;
 	isolation_group_recount(group);
-	if (!filtering && was)
+	if (!filtering && was) {
 		static_branch_dec(&isolation_match_filter);
+		isolation_group_reprobe(group);
+	}
 }
 
 /* Make @mgr, which has just put @group on its list, the group's manager. */
@@ -1147,6 +1216,7 @@ void isolation_group_remove_device(struct device *dev)
 	list_del(&member->list);
 	dev->p->isolation_member = NULL;
 	WRITE_ONCE(dev->p->isolation_group_held, false);
+	WRITE_ONCE(dev->p->isolation_refused, false);
 	WRITE_ONCE(dev->isolation_group, NULL);
 	if (group->refused_dev == dev)
 		WRITE_ONCE(group->refused_dev, NULL);
@@ -1691,6 +1761,15 @@ bool __isolation_driver_allowed(struct device *dev,
 	mgr = READ_ONCE(group->manager);
 	allowed = !isolation_driver_refused(mgr, READ_ONCE(group->reserved),
 					    drv);
+	if (!allowed) {
+		WRITE_ONCE(dev->p->isolation_refused, true);
+		/* Mark, then look again: see isolation_group_reprobe(). */
+		smp_mb();
+		mgr = READ_ONCE(group->manager);
+		allowed = !isolation_driver_refused(mgr,
+						    READ_ONCE(group->reserved),
+						    drv);
+	}
 	if (!allowed)
 		isolation_log_refusal(dev, drv, group, mgr);
 	rcu_read_unlock();
@@ -1723,6 +1802,7 @@ int isolation_device_bind(struct device *dev, const struct device_driver *drv)
 	isolation_group_take_for(group, drv);
 	if (isolation_driver_refused(group->manager, group->reserved, drv)) {
 		isolation_log_refusal(dev, drv, group, group->manager);
+		WRITE_ONCE(dev->p->isolation_refused, true);
 		ret = -EBUSY;
 	} else {
 		member = isolation_group_find_member(group, dev);

@@ -1590,6 +1590,29 @@ static void why_blockers(struct sbuf *sb, const struct group *g,
 	sb_printf(sb, ".");
 }
 
+/*
+ * VFIO refuses @d while its group is not locked.  When nothing that keeps
+ * the group from locking is in @d's own iommu group, a tool that reads
+ * only iommu_group (libvirt) sees nothing in the way and cannot know what
+ * must go with @d: say so, and where to read the whole group.
+ */
+static void why_wider_than_iommu_group(struct sbuf *sb, const struct group *g,
+				       const struct dev *d)
+{
+	size_t i, j;
+
+	if (!d->pci || d->iommu_group < 0 || !g->nblockers)
+		return;
+	for (i = 0; i < g->nblockers; i++)
+		for (j = 0; j < g->ndevs; j++)
+			if (!strcmp(g->devs[j].name, g->blockers[i].device) &&
+			    g->devs[j].iommu_group == d->iommu_group)
+				return;
+	sb_printf(sb,
+		  " Its iommu group %d has nothing in the way, but its isolation group is wider, so a tool that reads only iommu_group (libvirt) cannot know what must go with it: assign every device of /sys/bus/pci/devices/%s/isolation_group/devices/ together.",
+		  d->iommu_group, d->name);
+}
+
 /* A device in no group: no IOMMU placed it, or its placement failed. */
 static int why_no_group(const char *addr)
 {
@@ -1739,6 +1762,7 @@ static int why_state(struct sbuf *sb, const struct group *g,
 			  " vfio holds the group, but it is not locked (%s), so VFIO will not hand it out yet.",
 			  g->state);
 		why_blockers(sb, g, "Still on host drivers:", "on");
+		why_wider_than_iommu_group(sb, g, d);
 		*cmd = xasprintf("isolation claim %d %s", g->id, VFIO);
 		return RC_NOTREADY;
 	}

@@ -1378,6 +1378,104 @@ static void isolation_sysfs_bind_of_foreign_fails_test(struct kunit *test)
 }
 
 /* driver_override, then drivers_probe: the same, through the bus. */
+/*
+ * libvirt's give-back of a group, one device at a time: each leaves the
+ * manager's driver, has its driver_override cleared (here: set to the host
+ * driver, which the platform bus matches by name) and is probed through
+ * drivers_probe.  The host driver is refused while another device still
+ * holds the group; once the last lets the group go, the devices turned
+ * away are probed again.
+ */
+static void isolation_let_go_probes_devices_turned_away_test(struct kunit *test)
+{
+	struct iso_ctx *ctx = test->priv;
+	const char *probe = "bus/platform/drivers_probe";
+	struct device *a = iso_device(test, "isokunit-mgr");
+	struct device *b = iso_device(test, "isokunit-mgr");
+
+	KUNIT_ASSERT_TRUE(test, bound_to(a, &iso_mgr_driver));
+	KUNIT_ASSERT_TRUE(test, bound_to(b, &iso_mgr_driver));
+
+	device_release_driver(a);
+	KUNIT_ASSERT_GT(test, iso_dev_write(a, "driver_override",
+					    "isokunit-host"), 0);
+	iso_sysfs_write(probe, dev_name(a));
+	wait_for_device_probe();
+	KUNIT_EXPECT_NULL(test, a->driver);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+
+	device_release_driver(b);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+	KUNIT_ASSERT_GT(test, iso_dev_write(b, "driver_override",
+					    "isokunit-host"), 0);
+	iso_sysfs_write(probe, dev_name(b));
+	wait_for_device_probe();
+	KUNIT_EXPECT_TRUE(test, bound_to(a, &iso_host_driver));
+	KUNIT_EXPECT_TRUE(test, bound_to(b, &iso_host_driver));
+}
+
+/*
+ * What a let-go leaves alone: a device unbound by hand and never asked
+ * for a driver again, the device whose driver held the group, and one
+ * that was turned away but bound a driver since (the manager's) and was
+ * unbound by hand.  Only the device still waiting for the driver it was
+ * refused is probed.
+ */
+static void isolation_let_go_leaves_unrequested_devices_test(struct kunit *test)
+{
+	struct iso_ctx *ctx = test->priv;
+	struct device *unbound = iso_device(test, "isokunit-host");
+	struct device *holder = iso_device(test, "isokunit-mgr");
+	struct device *rebound = iso_device(test, "isokunit-host");
+	struct device *refused = iso_device(test, "isokunit-host");
+
+	KUNIT_ASSERT_TRUE(test, bound_to(holder, &iso_mgr_driver));
+	KUNIT_ASSERT_NULL(test, rebound->driver);
+	KUNIT_ASSERT_NULL(test, refused->driver);
+	device_release_driver(unbound);
+	KUNIT_ASSERT_EQ(test, 0, iso_bind(rebound, &iso_mgr_driver));
+	device_release_driver(rebound);
+
+	device_release_driver(holder);
+	wait_for_device_probe();
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+	KUNIT_EXPECT_TRUE(test, bound_to(refused, &iso_host_driver));
+	KUNIT_EXPECT_NULL(test, unbound->driver);
+	KUNIT_EXPECT_NULL(test, holder->driver);
+	KUNIT_EXPECT_NULL(test, rebound->driver);
+}
+
+/*
+ * Every way a group is let go probes the devices it turned away, not only
+ * the last unbind of a manager's driver: here the last explicit hold
+ * dropped, and a manager that goes.
+ */
+static void isolation_every_let_go_probes_devices_turned_away_test(struct kunit *test)
+{
+	struct iso_ctx *ctx = test->priv;
+	struct isolation_group *second;
+	struct device *dev, *other;
+
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_group_set_manager(ctx->group, &ctx->mgr));
+	dev = iso_device(test, "isokunit-host");
+	KUNIT_ASSERT_NULL(test, dev->driver);
+	isolation_group_clear_manager(ctx->group, &ctx->mgr);
+	wait_for_device_probe();
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_host_driver));
+
+	second = test_group_alloc(test);
+	ctx->group = second;
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_set_manager(second, &ctx->mgr));
+	other = iso_device(test, "isokunit-host");
+	KUNIT_ASSERT_NULL(test, other->driver);
+	isolation_manager_unregister(&ctx->mgr);
+	ctx->mgr_gone = true;
+	wait_for_device_probe();
+	EXPECT_STATE(test, second, ISOLATION_GROUP_UNMANAGED);
+	KUNIT_EXPECT_TRUE(test, bound_to(other, &iso_host_driver));
+}
+
 static void isolation_driver_override_probe_refused_test(struct kunit *test)
 {
 	struct iso_ctx *ctx = test->priv;
@@ -2696,6 +2794,8 @@ static void isolation_test_exit(struct kunit *test)
 		isolation_manager_unregister(&ctx->other);
 	if (!ctx->mgr_gone)
 		isolation_manager_unregister(&ctx->mgr);
+	/* The probes of the groups they let go, before the devices go. */
+	wait_for_device_probe();
 	if (ctx->prov_b.name)
 		isolation_provider_unregister(&ctx->prov_b);
 	if (ctx->prov.name)
@@ -2803,6 +2903,9 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_driver_register_refuses_foreign_test),
 	KUNIT_CASE(isolation_sysfs_bind_of_foreign_fails_test),
 	KUNIT_CASE(isolation_driver_override_probe_refused_test),
+	KUNIT_CASE(isolation_let_go_probes_devices_turned_away_test),
+	KUNIT_CASE(isolation_let_go_leaves_unrequested_devices_test),
+	KUNIT_CASE(isolation_every_let_go_probes_devices_turned_away_test),
 	KUNIT_CASE(isolation_async_probe_refuses_foreign_test),
 	KUNIT_CASE(isolation_deferred_probe_refuses_foreign_test),
 	KUNIT_CASE(isolation_match_filters_foreign_driver_test),
