@@ -405,19 +405,22 @@ def refresh(patch=None, files=()):
     return updated
 
 
-def _apply(diff, path, text, what):
-    """@text, the content of @path, with @diff of it applied (one line of
-    context is enough, as lines nearby may differ)."""
+def _merge(base, ours, theirs, path, what):
+    """@theirs, @path as a patch leaves it, with the change from @base to
+    @ours merged in (git merge-file): lines that later patches change stay
+    theirs, lines of the change are taken, and a line both change fails."""
     with tempfile.TemporaryDirectory(prefix="isolation-fold-") as tmp:
-        f = Path(tmp) / path
-        f.parent.mkdir(parents=True)
-        f.write_text(text)
-        r = subprocess.run(["git", "apply", "-C1", "--recount", "--whitespace=nowarn", "-"],
-                           cwd=tmp, input=diff, capture_output=True, text=True)
+        t = Path(tmp)
+        (t / "base").write_text(base)
+        (t / "ours").write_text(ours)
+        (t / "theirs").write_text(theirs)
+        r = subprocess.run(["git", "merge-file", "-p", "-L", "change", "-L", "committed",
+                            "-L", what, "ours", "base", "theirs"],
+                           cwd=tmp, capture_output=True, text=True)
         if r.returncode:
-            raise Failure(f"the change of {path} does not apply to it as {what} leaves it: "
-                          f"edit that patch's diff by hand\n" + r.stderr.strip())
-        return f.read_text()
+            raise Failure(f"the change of {path} meets lines that {what} changes too: "
+                          f"edit that patch's diff by hand")
+        return r.stdout
 
 
 def fold(patch, path):
@@ -450,13 +453,10 @@ def fold(patch, path):
     for i in range(len(changes) - 1, first, -1):
         sec = changes[i].own_sections().get(path)
         old[i - 1] = _reverse(sec, path, old[i], changes[i].patch) if sec else old[i]
-    with tempfile.TemporaryDirectory(prefix="isolation-fold-") as tmp:
-        (Path(tmp) / "a").write_text(committed)
-        (Path(tmp) / "b").write_text(now)
-        delta = _unified(Path(tmp) / "a", Path(tmp) / "b", path)
-    if not delta:
+    if committed == now:
         return []
-    new = {i: (_apply(delta, path, t, names[i]) if i >= target else t) for i, t in old.items()}
+    new = {i: (_merge(committed, now, t, path, names[i]) if i >= target else t)
+           for i, t in old.items()}
     if new[len(changes) - 1] != now:
         raise Failure(f"folding {path} into {names[target]} does not end with the repository's file")
 

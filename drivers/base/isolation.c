@@ -157,6 +157,12 @@ struct isolation_reservation {
 	char manager[ISOLATION_MANAGER_NAME_MAX + 1];
 	bool boot;			/* from the kernel command line */
 	bool found;			/* a device it names has been placed */
+	/*
+	 * The group it holds, set as it is applied and cleared as the group
+	 * goes (isolation_lock; no reference): it holds the group while the
+	 * device is away, removed on its own.
+	 */
+	struct isolation_group *group;
 };
 
 #define ISOLATION_GROUP_LINK	"isolation_group"
@@ -665,6 +671,18 @@ static void isolation_group_kobj_release(struct kobject *kobj)
 	call_rcu(&group->rcu, isolation_group_free_rcu);
 }
 
+/* @group goes: no reservation holds it any more.  isolation_lock held. */
+static void isolation_reservations_forget(struct isolation_group *group)
+{
+	struct isolation_reservation *res;
+
+	lockdep_assert_held(&isolation_lock);
+
+	list_for_each_entry(res, &isolation_reservations, node)
+		if (res->group == group)
+			res->group = NULL;
+}
+
 /* Called by kref_put_mutex() with isolation_lock held, which it drops. */
 static void isolation_group_last_put(struct kref *kref)
 {
@@ -674,6 +692,7 @@ static void isolation_group_last_put(struct kref *kref)
 	if (group->provider)
 		list_del(&group->provider_node);
 	list_del_init(&group->manager_node);
+	isolation_reservations_forget(group);
 	mutex_unlock(&isolation_lock);
 
 	/* Nobody else can see the group: its last member is gone. */
@@ -955,42 +974,17 @@ isolation_reservation_lookup(const struct device *dev)
 	return NULL;
 }
 
-/*
- * Copy the manager that a reservation names @dev for into @manager, and
- * note that the reservation met its device: false if none names @dev.
- */
-static bool isolation_reservation_find(const struct device *dev,
-				       char *manager)
+/* Whether a reservation holds @group. */
+static bool isolation_group_held_by_reservation(struct isolation_group *group)
 {
 	struct isolation_reservation *res;
 
-	mutex_lock(&isolation_lock);
-	res = isolation_reservation_lookup(dev);
-	if (res) {
-		res->found = true;
-		strscpy(manager, res->manager, ISOLATION_MANAGER_NAME_MAX + 1);
-	}
-	mutex_unlock(&isolation_lock);
-	return res;
-}
+	lockdep_assert_held(&isolation_lock);
 
-/* Whether a reservation still names a member of @group. */
-static bool isolation_group_names_reserved(struct isolation_group *group)
-{
-	struct isolation_member *member;
-	bool ret = false;
-
-	lockdep_assert_held(&group->mutex);
-
-	mutex_lock(&isolation_lock);
-	list_for_each_entry(member, &group->devices, list) {
-		if (isolation_reservation_lookup(member->dev)) {
-			ret = true;
-			break;
-		}
-	}
-	mutex_unlock(&isolation_lock);
-	return ret;
+	list_for_each_entry(res, &isolation_reservations, node)
+		if (res->group == group)
+			return true;
+	return false;
 }
 
 /*
@@ -1056,16 +1050,27 @@ static bool isolation_group_apply_reservation(struct isolation_group *group,
 					      struct device *dev)
 {
 	char manager[ISOLATION_MANAGER_NAME_MAX + 1];
+	struct isolation_reservation *res;
 	const char *holder = NULL;
 
 	lockdep_assert_held(&group->mutex);
 
-	if (!isolation_reservation_find(dev, manager))
-		return false;
 	if (group->manager)
 		holder = group->manager->name;
 	else if (group->reserved)
 		holder = group->reserved_for;
+	/* Looked up and taken at once, against an unreserve meanwhile. */
+	mutex_lock(&isolation_lock);
+	res = isolation_reservation_lookup(dev);
+	if (res) {
+		res->found = true;
+		strscpy(manager, res->manager);
+		if (!holder || !strcmp(holder, manager))
+			res->group = group;
+	}
+	mutex_unlock(&isolation_lock);
+	if (!res)
+		return false;
 	if (holder && strcmp(holder, manager)) {
 		dev_err(dev, "reserved for %s, but isolation group %d is %s's: reservation not applied\n",
 			manager, group->id, holder);
@@ -2351,6 +2356,56 @@ void isolation_manager_release_reserved(struct isolation_manager *mgr)
 }
 EXPORT_SYMBOL_GPL(isolation_manager_release_reserved);
 
+/*
+ * The release of @group from @mgr, with @snap taken: see
+ * isolation_group_release().
+ */
+static int __isolation_group_release(struct isolation_group *group,
+				     struct isolation_manager *mgr,
+				     struct isolation_snapshot *snap)
+{
+	unsigned int i, holds = 0;
+	int ret = 0;
+
+	mutex_lock(&group->mutex);
+	if (group->manager != mgr) {
+		ret = -EINVAL;
+	} else if (group->reserved) {
+		pr_info_ratelimited("group %d: not released: a reservation holds it; remove the reservation instead\n",
+				    group->id);
+		ret = -EBUSY;
+	} else if (group->owner_cnt) {
+		/*
+		 * Unbinding the manager's drivers would wait for the user to
+		 * let go of the devices, with the group busy meanwhile.
+		 */
+		pr_info_ratelimited("group %d: not released: a user of %s has its devices\n",
+				    group->id, mgr->name);
+		ret = -EBUSY;
+	}
+	mutex_unlock(&group->mutex);
+	if (ret)
+		return ret;
+
+	for (i = 0; i < snap->n; i++)
+		isolation_release_manager_driver(group, mgr, snap->m[i].dev);
+	isolation_group_drop_claim(group, mgr);
+
+	mutex_lock(&group->mutex);
+	if (group->manager == mgr)
+		holds = group->holds + group->bound;
+	mutex_unlock(&group->mutex);
+	if (holds) {
+		pr_info_ratelimited("group %d: still held by %s (%u holds): host drivers cannot probe\n",
+				    group->id, mgr->name, holds);
+		return -EBUSY;
+	}
+	/* Drivers that stayed (compatible ones) are left alone. */
+	for (i = 0; i < snap->n; i++)
+		isolation_probe_host(group, snap->m[i].dev);
+	return 0;
+}
+
 /**
  * isolation_group_release - give a group back to host drivers, in one step
  * @group: the group; the caller holds a reference
@@ -2375,51 +2430,12 @@ static int isolation_group_release(struct isolation_group *group,
 				   struct isolation_manager *mgr)
 {
 	struct isolation_snapshot *snap;
-	unsigned int i, holds = 0;
-	int ret = 0;
+	int ret;
 
 	snap = isolation_snapshot_take(group);
 	if (IS_ERR(snap))
 		return PTR_ERR(snap);
-
-	mutex_lock(&group->mutex);
-	if (group->manager != mgr) {
-		ret = -EINVAL;
-	} else if (group->reserved) {
-		pr_info_ratelimited("group %d: not released: a reservation holds it; remove the reservation instead\n",
-				    group->id);
-		ret = -EBUSY;
-	} else if (group->owner_cnt) {
-		/*
-		 * Unbinding the manager's drivers would wait for the user to
-		 * let go of the devices, with the group busy meanwhile.
-		 */
-		pr_info_ratelimited("group %d: not released: a user of %s has its devices\n",
-				    group->id, mgr->name);
-		ret = -EBUSY;
-	}
-	mutex_unlock(&group->mutex);
-	if (ret)
-		goto out;
-
-	for (i = 0; i < snap->n; i++)
-		isolation_release_manager_driver(group, mgr, snap->m[i].dev);
-	isolation_group_drop_claim(group, mgr);
-
-	mutex_lock(&group->mutex);
-	if (group->manager == mgr)
-		holds = group->holds + group->bound;
-	mutex_unlock(&group->mutex);
-	if (holds) {
-		pr_info_ratelimited("group %d: still held by %s (%u holds): host drivers cannot probe\n",
-				    group->id, mgr->name, holds);
-		ret = -EBUSY;
-		goto out;
-	}
-	/* Drivers that stayed (compatible ones) are left alone. */
-	for (i = 0; i < snap->n; i++)
-		isolation_probe_host(group, snap->m[i].dev);
-out:
+	ret = __isolation_group_release(group, mgr, snap);
 	isolation_snapshot_drop(group, snap);
 	return ret;
 }
@@ -2747,38 +2763,48 @@ static int isolation_reservation_remove(const struct bus_type *bus,
 }
 
 /*
- * A new reservation names @dev: claim its group for @manager, as a write to
- * the group's "manager" file does, and keep it reserved.  A device in no
- * group is left alone: its provider applies the reservation as it places
- * the device.
+ * A new reservation names @dev: claim its group for @mgr, as a write to the
+ * group's "manager" file does, and keep it reserved by the reservation, if
+ * that is still there.  A device in no group and without a driver is left
+ * alone: its provider applies the reservation as it places the device (an
+ * IOMMU may meet a device only as a driver probes it).  One bound to a
+ * driver in no group is one that no IOMMU isolates: -ENXIO.
  */
-static int isolation_reserve_device(struct device *dev, const char *manager)
+static int isolation_reserve_device(struct device *dev,
+				    struct isolation_manager *mgr)
 {
-	struct isolation_manager *mgr;
+	struct isolation_reservation *res;
 	struct isolation_group *group;
+	bool bound;
 	int ret;
 
 	group = isolation_group_get_from_dev(dev);
-	if (!group)
-		return 0;
-	mgr = isolation_manager_load(manager);
-	if (!mgr) {
-		dev_info_ratelimited(dev, "not reserved: no manager named %s\n",
-				     manager);
-		ret = -ENODEV;
-		goto out;
+	if (!group) {
+		device_lock(dev);
+		bound = dev->driver && !dev->isolation_group;
+		device_unlock(dev);
+		if (!bound)
+			return 0;
+		dev_info_ratelimited(dev, "not reserved for %s: the device is in no isolation group (no IOMMU isolates it)\n",
+				     mgr->name);
+		return -ENXIO;
 	}
 	ret = isolation_group_claim(group, mgr);
 	if (!ret) {
 		mutex_lock(&group->mutex);
-		if (group->manager == mgr && !group->reserved) {
-			WRITE_ONCE(group->reserved, true);
-			strscpy(group->reserved_for, mgr->name);
+		mutex_lock(&isolation_lock);
+		res = isolation_reservation_lookup(dev);
+		if (res && group->manager == mgr) {
+			res->found = true;
+			res->group = group;
+			if (!group->reserved) {
+				WRITE_ONCE(group->reserved, true);
+				strscpy(group->reserved_for, mgr->name);
+			}
 		}
+		mutex_unlock(&isolation_lock);
 		mutex_unlock(&group->mutex);
 	}
-	module_put(mgr->owner);
-out:
 	isolation_group_put(group);
 	return ret;
 }
@@ -2797,72 +2823,91 @@ out:
  *
  * Context: process context, may sleep.  Must not be called with any device
  * lock held.
- * Return: 0; -EEXIST if a reservation names the device already, -ENOSPC
- * if there are too many, -ENOMEM; the errors of a claim, which leave no
- * reservation behind.
+ * Return: 0; -ENODEV if no manager is named @manager (one whose module
+ * isolation-manager-<name> exists is loaded first); -ENXIO if the device
+ * is bound to a driver but in no isolation group: no IOMMU isolates it;
+ * -EEXIST if a reservation names the device already, -ENOSPC if there are
+ * too many, -ENOMEM; the errors of a claim.  On failure no reservation is
+ * left behind and every group is as it was.
  */
 VISIBLE_IF_KUNIT int isolation_reserve(const struct bus_type *bus,
 				       const char *name, const char *manager)
 {
+	struct isolation_manager *mgr;
 	struct device *dev;
 	int ret;
 
+	mgr = isolation_manager_load(manager);
+	if (!mgr) {
+		pr_info_ratelimited("%s not reserved: no manager named %s\n",
+				    name, manager);
+		return -ENODEV;
+	}
 	ret = isolation_reservation_add(bus, name, manager, false);
 	if (ret)
-		return ret;
+		goto out;
 	dev = bus_find_device_by_name(bus, NULL, name);
 	if (dev) {
-		ret = isolation_reserve_device(dev, manager);
+		ret = isolation_reserve_device(dev, mgr);
 		put_device(dev);
 	}
 	if (ret)
 		isolation_reservation_remove(bus, name, manager);
+out:
+	module_put(mgr->owner);
 	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(isolation_reserve);
 
-/* Whether a user of the group's manager has its devices. */
-static bool isolation_group_in_use(struct isolation_group *group)
+/*
+ * Take out the reservation of @name on @bus for @manager (any if NULL),
+ * which holds @group: -EAGAIN if it holds another group by now.  Checked
+ * first, changed after: with the group busy, no claim, release or new
+ * user of its manager comes between the checks and the release.  Unless
+ * another reservation holds the group, it is reserved no more, and is let
+ * go as a release does, or, if it waited for its manager, its devices
+ * probe their host drivers.
+ */
+static int isolation_group_unreserve(struct isolation_group *group,
+				     const struct bus_type *bus,
+				     const char *name, const char *manager)
 {
-	bool ret;
-
-	mutex_lock(&group->mutex);
-	ret = group->owner_cnt;
-	mutex_unlock(&group->mutex);
-	return ret;
-}
-
-/* Let host drivers probe every member of @group. */
-static void isolation_group_probe_host(struct isolation_group *group)
-{
+	struct isolation_reservation *res = NULL;
+	struct isolation_manager *mgr = NULL;
 	struct isolation_snapshot *snap;
+	bool let_go = false, waited = false;
+	enum isolation_state old;
 	unsigned int i;
+	int ret = 0;
 
 	snap = isolation_snapshot_take(group);
 	if (IS_ERR(snap))
-		return;
-	for (i = 0; i < snap->n; i++)
-		isolation_probe_host(group, snap->m[i].dev);
-	isolation_snapshot_drop(group, snap);
-}
-
-/*
- * A reservation that named a member of @group is gone: unless another
- * names a member still, the group is reserved no more, and is let go as a
- * release does, or, if it waited for its manager, is left unmanaged.
- */
-static int isolation_group_unreserve(struct isolation_group *group)
-{
-	struct isolation_manager *mgr = NULL;
-	enum isolation_state old;
-	bool waited;
-	int ret;
+		return PTR_ERR(snap);
 
 	mutex_lock(&group->mutex);
-	if (!group->reserved || isolation_group_names_reserved(group)) {
-		mutex_unlock(&group->mutex);
-		return 0;
+	if (group->owner_cnt) {
+		pr_info_ratelimited("group %d: reservation of %s kept: a user of its manager has its devices\n",
+				    group->id, name);
+		ret = -EBUSY;
+		goto unlock;
 	}
+	mutex_lock(&isolation_lock);
+	res = isolation_reservation_lookup_name(bus, name, manager);
+	if (!res) {
+		ret = -ENODEV;
+	} else if (res->group != group) {
+		ret = -EAGAIN;
+	} else {
+		list_del(&res->node);
+		let_go = group->reserved &&
+			 !isolation_group_held_by_reservation(group);
+	}
+	mutex_unlock(&isolation_lock);
+	if (ret)
+		res = NULL;	/* not ours to free */
+	if (!let_go)
+		goto unlock;
+
 	old = __isolation_group_state(group);
 	WRITE_ONCE(group->reserved, false);
 	group->reserved_for[0] = '\0';
@@ -2875,18 +2920,21 @@ static int isolation_group_unreserve(struct isolation_group *group)
 	} else if (try_module_get(group->manager->owner)) {
 		mgr = group->manager;
 	}
+	/* else: a manager that is going lets the group go itself. */
 	isolation_group_changed(group, old, NULL);
+unlock:
 	mutex_unlock(&group->mutex);
 
-	if (waited) {
-		isolation_group_probe_host(group);
-		return 0;
+	if (let_go && waited) {
+		for (i = 0; i < snap->n; i++)
+			isolation_probe_host(group, snap->m[i].dev);
+	} else if (mgr) {
+		ret = __isolation_group_release(group, mgr, snap);
+		module_put(mgr->owner);
 	}
-	/* A manager that is going lets the group go itself. */
-	if (!mgr)
-		return 0;
-	ret = isolation_group_release(group, mgr);
-	module_put(mgr->owner);
+	isolation_snapshot_drop(group, snap);
+	if (res)
+		isolation_reservation_free(res);
 	return ret;
 }
 
@@ -2896,61 +2944,44 @@ static int isolation_group_unreserve(struct isolation_group *group)
  * @name: the device's name on @bus
  * @manager: the manager the reservation is for, or NULL for any
  *
- * Unless another reservation names a member of the device's group, the
- * group is let go as a release does: its manager's drivers are unbound
- * and host drivers probe its devices.
+ * Unless another reservation holds the group that this one holds (the
+ * device's, or the one it left, removed on its own), the group is let go
+ * as a release does: its manager's drivers are unbound and host drivers
+ * probe its devices.  Everything that can refuse is checked first.
  *
  * Context: process context, may sleep.  Must not be called with any device
  * lock held.
  * Return: 0; -ENODEV if no such reservation; -EBUSY, changing nothing, if a
- * user of the manager has the group's devices; the errors of a release.
+ * user of the manager has the group's devices or a claim or release of it
+ * is running; -ENOMEM, changing nothing; once the reservation is gone, the
+ * errors of a release that fails past its checks (the group's devices then
+ * stay without a driver).
  */
 VISIBLE_IF_KUNIT int isolation_unreserve(const struct bus_type *bus,
 					 const char *name, const char *manager)
 {
-	struct isolation_group *group = NULL, **groups;
-	unsigned int i, n = 0;
-	struct device *dev;
-	int ret, err;
-	bool known;
+	struct isolation_reservation *res;
+	struct isolation_group *group;
+	int ret;
 
-	mutex_lock(&isolation_lock);
-	known = isolation_reservation_lookup_name(bus, name, manager);
-	mutex_unlock(&isolation_lock);
-	if (!known)
-		return -ENODEV;
-	dev = bus_find_device_by_name(bus, NULL, name);
-	if (dev) {
-		group = isolation_group_get_from_dev(dev);
-		put_device(dev);
-	}
-	if (group && isolation_group_in_use(group)) {
-		pr_info_ratelimited("group %d: reservation of %s kept: a user of its manager has its devices\n",
-				    isolation_group_id(group), name);
+	do {
+		mutex_lock(&isolation_lock);
+		res = isolation_reservation_lookup_name(bus, name, manager);
+		group = res && res->group ? isolation_group_get(res->group) :
+					    NULL;
+		/* A reservation that holds no group has nothing to undo. */
+		if (res && !group)
+			list_del(&res->node);
+		mutex_unlock(&isolation_lock);
+		if (!res)
+			return -ENODEV;
+		if (!group) {
+			isolation_reservation_free(res);
+			return 0;
+		}
+		ret = isolation_group_unreserve(group, bus, name, manager);
 		isolation_group_put(group);
-		return -EBUSY;
-	}
-	isolation_group_put(group);
-	ret = isolation_reservation_remove(bus, name, manager);
-	if (ret)
-		return ret;
-
-	/*
-	 * Every group that no reservation names a member of any more goes,
-	 * whether the device is there or not (a function of a group removed
-	 * on its own).
-	 */
-	mutex_lock(&isolation_manager_lock);
-	groups = isolation_held_groups(NULL, &n);
-	mutex_unlock(&isolation_manager_lock);
-	if (!groups)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		err = isolation_group_unreserve(groups[i]);
-		if (!ret)
-			ret = err;
-	}
-	isolation_groups_put(groups, n);
+	} while (ret == -EAGAIN);
 	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(isolation_unreserve);
@@ -3131,18 +3162,27 @@ static void __init isolation_reserve_parse(char *list)
 
 /*
  * Say which reservations of the kernel command line met no device during
- * boot: a typo, or a device that is not there (yet).  They stay, for a
- * device that a hotplug or a provider loaded later brings.
+ * boot (a typo, or a device that is not there yet), and which hold a group
+ * for a manager that has not registered (a module loaded later, or a
+ * misspelt name, which nothing else would ever tell).  They stay: for a
+ * device that a hotplug or a provider loaded later brings, for the
+ * manager's module.
  */
 static int __init isolation_reserve_report(void)
 {
 	struct isolation_reservation *res;
 
 	mutex_lock(&isolation_lock);
-	list_for_each_entry(res, &isolation_reservations, node)
-		if (res->boot && !res->found)
+	list_for_each_entry(res, &isolation_reservations, node) {
+		if (!res->boot)
+			continue;
+		if (!res->found)
 			pr_warn("isolation.reserve: no device %s has joined an isolation group during boot; the reservation for %s waits for one\n",
 				res->name, res->manager);
+		else if (!isolation_manager_find(res->manager))
+			pr_notice("isolation.reserve: %s@%s: no manager named %s has registered during boot; the device's group admits only drivers that do no DMA until one does (a module loaded later, or a misspelt name)\n",
+				  res->manager, res->name, res->manager);
+	}
 	mutex_unlock(&isolation_lock);
 	return 0;
 }

@@ -1743,7 +1743,7 @@ static int why_state(struct sbuf *sb, const struct group *g,
 	}
 	if (!strcmp(g->state, "reserved")) {
 		sb_printf(sb,
-			  " A reservation holds the group for %s, which has not registered (its module is not loaded): only drivers that do no DMA bind meanwhile, and %s takes the group as it registers.",
+			  " A reservation holds the group for %s, which has not registered (its module is not loaded, or no manager has that name: the kernel log names a misspelt isolation.reserve= entry at the end of boot): only drivers that do no DMA bind meanwhile, and %s takes the group as it registers.",
 			  g->manager, g->manager);
 		*cmd = strcmp(g->manager, VFIO) ?
 		       xasprintf("modprobe isolation-manager-%s", g->manager) :

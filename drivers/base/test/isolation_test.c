@@ -2131,6 +2131,24 @@ static void isolation_state_change_sends_uevent_test(struct kunit *test)
 #define ISO_RES_ID	7
 #define ISO_RES_NAME	ISO_DEV ".7"
 #define ISO_RES_PCI	"0000:fe:1f.7"
+#define ISO_RES2_ID	8
+#define ISO_RES2_NAME	ISO_DEV ".8"
+
+/* Whether "reservations" lists @line. */
+static bool iso_reservation_listed(struct kunit *test, const char *line)
+{
+	char *buf = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	size_t n = strlen(line);
+	const char *p;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_GE(test, iso_sysfs_read("kernel/isolation_groups/reservations",
+					     buf, PAGE_SIZE), 0);
+	for (p = buf; (p = strstr(p, line)); p += n)
+		if ((p == buf || p[-1] == '\n') && p[n] == '\n')
+			return true;
+	return false;
+}
 
 static void iso_unreserve_action(void *name)
 {
@@ -2307,6 +2325,99 @@ static void isolation_unreserve_of_removed_device_lets_group_go_test(struct kuni
 	KUNIT_EXPECT_TRUE(test, bound_to(other, &iso_host_driver));
 }
 
+/*
+ * Two reservations, in two groups.  The device of the first goes on its
+ * own (its group stays, with its sibling); taking out the second lets only
+ * the second's group go: the first still holds its group, and the device
+ * comes back into it, held.
+ */
+static void isolation_unreserve_keeps_groups_others_hold_test(struct kunit *test)
+{
+	struct iso_ctx *ctx = test->priv;
+	struct isolation_group *first = ctx->group, *second;
+	struct device *dev, *sibling, *other;
+
+	iso_reserve(test, ISO_RES_NAME, "kunit-mgr");
+	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
+	sibling = iso_device(test, "isokunit-host");
+	KUNIT_ASSERT_TRUE(test, bound_to(sibling, &iso_mgr_driver));
+	second = test_group_alloc(test);
+	ctx->group = second;
+	iso_reserve(test, ISO_RES2_NAME, "kunit-mgr");
+	other = iso_device_id(test, "isokunit-host", ISO_RES2_ID);
+	KUNIT_ASSERT_TRUE(test, bound_to(other, &iso_mgr_driver));
+
+	kunit_release_action(test, platform_device_unregister_action,
+			     to_platform_device(dev));
+	KUNIT_EXPECT_EQ(test, 0, isolation_unreserve(&platform_bus_type,
+						     ISO_RES2_NAME, NULL));
+	EXPECT_STATE(test, second, ISOLATION_GROUP_UNMANAGED);
+	KUNIT_EXPECT_TRUE(test, bound_to(other, &iso_host_driver));
+	EXPECT_STATE(test, first, ISOLATION_GROUP_LOCKED);
+	KUNIT_EXPECT_STREQ(test, group_file(test, first, "manager"),
+			   "kunit-mgr\n");
+	KUNIT_EXPECT_TRUE(test, bound_to(sibling, &iso_mgr_driver));
+
+	ctx->group = first;
+	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+	EXPECT_STATE(test, first, ISOLATION_GROUP_LOCKED);
+}
+
+/*
+ * An unreserve that is refused changes nothing: while a user of the
+ * manager has the group's devices, the reservation stays, and so does the
+ * group, held and locked.
+ */
+static void isolation_refused_unreserve_keeps_reservation_test(struct kunit *test)
+{
+	struct iso_ctx *ctx = test->priv;
+	struct device *dev = iso_reserved_device(test);
+	int owner;
+
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_set_owner(ctx->group,
+							   &ctx->mgr, &owner));
+	KUNIT_EXPECT_EQ(test, -EBUSY, isolation_unreserve(&platform_bus_type,
+							  ISO_RES_NAME, NULL));
+	KUNIT_EXPECT_TRUE(test, iso_reservation_listed(test, "kunit-mgr@"
+						       ISO_RES_NAME));
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+	isolation_group_clear_owner(ctx->group, &ctx->mgr, &owner);
+	KUNIT_EXPECT_EQ(test, 0, isolation_unreserve(&platform_bus_type,
+						     ISO_RES_NAME, NULL));
+	KUNIT_EXPECT_FALSE(test, iso_reservation_listed(test, "kunit-mgr@"
+							ISO_RES_NAME));
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_host_driver));
+}
+
+/*
+ * A reservation that could not hold anything is refused when it is made,
+ * with no reservation left behind: one for a manager nobody registers,
+ * even while its device is not there, and one for a device that is bound
+ * to a driver in no isolation group, which no IOMMU isolates.
+ */
+static void isolation_reserve_refuses_what_it_cannot_hold_test(struct kunit *test)
+{
+	struct iso_ctx *ctx = test->priv;
+	struct device *dev;
+
+	KUNIT_EXPECT_EQ(test, -ENODEV, isolation_reserve(&platform_bus_type,
+							 ISO_RES_NAME,
+							 "kunit-none"));
+	KUNIT_EXPECT_FALSE(test, iso_reservation_listed(test, "kunit-none@"
+							ISO_RES_NAME));
+	ctx->group = NULL;
+	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
+	KUNIT_ASSERT_TRUE(test, bound_to(dev, &iso_host_driver));
+	KUNIT_EXPECT_EQ(test, -ENXIO, isolation_reserve(&platform_bus_type,
+							ISO_RES_NAME,
+							"kunit-mgr"));
+	KUNIT_EXPECT_FALSE(test, iso_reservation_listed(test, "kunit-mgr@"
+							ISO_RES_NAME));
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_host_driver));
+}
+
 static void isolation_release_reserved_unprepares_devices_test(struct kunit *test)
 {
 	struct iso_ctx *ctx = test->priv;
@@ -2331,7 +2442,10 @@ static void isolation_unreserve_of_waiting_group_probes_host_test(struct kunit *
 	struct iso_ctx *ctx = test->priv;
 	struct device *dev;
 
-	iso_reserve(test, ISO_RES_NAME, "kunit-none");
+	/* Reserved for a manager that then goes: the group waits for it. */
+	iso_reserve(test, ISO_RES_NAME, "kunit-other");
+	isolation_manager_unregister(&ctx->other);
+	ctx->other.name = NULL;
 	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_RESERVED);
 	KUNIT_EXPECT_NULL(test, dev->driver);
@@ -2710,6 +2824,47 @@ static void isolation_fault_release_test(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, bound_to(host, &iso_host_driver));
 }
 
+/*
+ * Each allocation of an unreserve failed in turn: it fails with -ENOMEM
+ * and changes nothing (the reservation listed, the group held and locked),
+ * or it completes, having met the failure in a host driver's probe.
+ */
+static void isolation_fault_unreserve_test(struct kunit *test)
+{
+	struct iso_ctx *ctx = test->priv;
+	struct device *dev = iso_reserved_device(test);
+	unsigned int n, points = 0;
+	int ret;
+
+	iso_failslab_setup(test);
+	for (n = 1; n < ISO_FAULT_MAX; n++) {
+		iso_fail_nth(n);
+		ret = isolation_unreserve(&platform_bus_type, ISO_RES_NAME,
+					  NULL);
+		if (!iso_fail_met()) {
+			KUNIT_ASSERT_EQ(test, ret, 0);
+			break;
+		}
+		points++;
+		if (!ret) {
+			EXPECT_STATE(test, ctx->group,
+				     ISOLATION_GROUP_UNMANAGED);
+			KUNIT_ASSERT_EQ(test, 0,
+					isolation_reserve(&platform_bus_type,
+							  ISO_RES_NAME,
+							  "kunit-mgr"));
+			continue;
+		}
+		KUNIT_EXPECT_EQ(test, ret, -ENOMEM);
+		KUNIT_EXPECT_TRUE(test, iso_reservation_listed(test,
+				  "kunit-mgr@" ISO_RES_NAME));
+		EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+		KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+	}
+	iso_fault_report(test, "unreserve", n, points);
+	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_host_driver));
+}
+
 static void isolation_fault_add_driver_test(struct kunit *test)
 {
 	struct iso_ctx *ctx = test->priv;
@@ -2943,6 +3098,9 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_reservation_survives_readd_test),
 	KUNIT_CASE(isolation_unreserve_lets_group_go_test),
 	KUNIT_CASE(isolation_unreserve_of_removed_device_lets_group_go_test),
+	KUNIT_CASE(isolation_unreserve_keeps_groups_others_hold_test),
+	KUNIT_CASE(isolation_refused_unreserve_keeps_reservation_test),
+	KUNIT_CASE(isolation_reserve_refuses_what_it_cannot_hold_test),
 	KUNIT_CASE(isolation_release_reserved_unprepares_devices_test),
 	KUNIT_CASE(isolation_unreserve_of_waiting_group_probes_host_test),
 	KUNIT_CASE(isolation_reserve_of_placed_device_claims_group_test),
@@ -2955,6 +3113,7 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_fault_claim_test),
 	KUNIT_CASE(isolation_fault_release_test),
 	KUNIT_CASE(isolation_fault_add_driver_test),
+	KUNIT_CASE(isolation_fault_unreserve_test),
 	{}
 };
 
