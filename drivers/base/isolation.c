@@ -137,6 +137,8 @@ struct isolation_member {
 	const struct device_driver *driver;
 	bool held;			/* counted in group->bound */
 	bool foreign;			/* counted in group->foreign */
+	/* The manager set the device up, which release_device undoes. */
+	bool prepared;
 	char *link_name;		/* the member's name in devices/ */
 	char *reason;
 	/* The device's isolation_reason file. */
@@ -1984,42 +1986,69 @@ isolation_driver_to_unbind(struct isolation_group *group,
 	return drv;
 }
 
+/*
+ * Record that the manager set up @dev, a member of @group, for its drivers
+ * (&isolation_manager_ops.release_device undoes it), or, with @set false,
+ * take that record: whether there was one.
+ */
+static bool isolation_member_mark_prepared(struct isolation_group *group,
+					   struct device *dev, bool set)
+{
+	struct isolation_member *member;
+	bool was = false;
+
+	mutex_lock(&group->mutex);
+	if (dev->isolation_group == group) {
+		member = isolation_group_find_member(group, dev);
+		was = member->prepared;
+		member->prepared = set;
+	}
+	mutex_unlock(&group->mutex);
+	return was;
+}
+
+/* Unbind @dev from the manager's driver, and undo what the manager set up. */
 static void isolation_release_manager_driver(struct isolation_group *group,
 					     struct isolation_manager *mgr,
 					     struct device *dev)
 {
 	const struct device_driver *drv;
-	bool member;
 
 	drv = isolation_driver_to_unbind(group, mgr, dev,
 					 isolation_manager_owns);
 	if (drv)
 		device_release_driver_internal(dev, drv, dev->parent);
 
-	device_lock(dev);
-	member = isolation_is_live_member(group, dev);
-	device_unlock(dev);
-	if (member && mgr->ops->release_device)
+	if (isolation_member_mark_prepared(group, dev, false) &&
+	    mgr->ops->release_device)
 		mgr->ops->release_device(mgr, dev);
 }
 
-/* Whether a claim could unbind @dev's foreign driver, if it has one. */
-static int isolation_check_unbind(struct isolation_group *group,
-				  struct isolation_manager *mgr,
-				  struct device *dev)
+/*
+ * Whether a claim for @mgr can take @dev, decided before anything changes:
+ * a foreign driver must be one that can be unbound, and the manager must be
+ * able to take a device that has, or will have, no driver.
+ */
+static int isolation_check_claim(struct isolation_group *group,
+				 struct isolation_manager *mgr,
+				 struct device *dev)
 {
 	const struct device_driver *drv;
+	bool wanted;
 	int ret = 0;
 
 	device_lock(dev);
 	drv = dev->driver;
-	if (isolation_is_live_member(group, dev) && drv &&
-	    isolation_driver_foreign(mgr, drv) && drv->suppress_bind_attrs) {
+	wanted = isolation_is_live_member(group, dev) &&
+		 (!drv || isolation_driver_foreign(mgr, drv));
+	if (wanted && drv && drv->suppress_bind_attrs) {
 		dev_err(dev, "isolation group %d: cannot claim for %s: driver %s cannot be unbound\n",
 			group->id, mgr->name, drv->name);
 		ret = -EBUSY;
 	}
 	device_unlock(dev);
+	if (!ret && wanted && mgr->ops->check_device)
+		ret = mgr->ops->check_device(mgr, dev);
 	return ret;
 }
 
@@ -2059,6 +2088,8 @@ static int isolation_claim_device(struct isolation_group *group,
 			group->id, mgr->name, ret);
 		return ret;
 	}
+	if (ret)
+		isolation_member_mark_prepared(group, dev, true);
 	return 1;
 }
 
@@ -2117,19 +2148,23 @@ static void isolation_group_drop_claim(struct isolation_group *group,
  * drivers stay.  On success the group is locked, and stays with @mgr until
  * isolation_group_release().
  *
- * Refusals that need no change (another manager, a driver that cannot be
- * unbound) come first and change nothing.  If the manager then fails, the
- * claim is undone: the manager's drivers bound here are unbound, the hold
- * taken here is dropped and, if that lets the group go, the devices
- * unbound here probe their host drivers again.  A group that the manager
- * still holds otherwise stays with it: host drivers cannot bind meanwhile.
+ * Everything that can be known before the first unbind is checked first,
+ * and a refusal then changes nothing: another manager, a group that a
+ * device could not join (it never locks), a driver that cannot be unbound,
+ * and a device the manager says it cannot take
+ * (&isolation_manager_ops.check_device).  If the manager fails later, the
+ * claim is undone: the manager's drivers bound here are unbound, what the
+ * manager set up is undone, the hold taken here is dropped and, if that
+ * lets the group go, the devices unbound here probe their host drivers
+ * again.  A group that the manager still holds otherwise stays with it:
+ * host drivers cannot bind meanwhile.
  *
  * Context: process context, may sleep.  Must not be called with any device
  * lock held.
  * Return: 0; -EBUSY if another manager holds the group, a claim or release
- * is running, a driver cannot be unbound or a device joined on a foreign
- * driver meanwhile; -ENODEV if @mgr is not registered; an error from the
- * manager; -ENOMEM.
+ * is running, a device that belongs in the group is not in it, a driver
+ * cannot be unbound or a device joined on a foreign driver meanwhile;
+ * -ENODEV if @mgr is not registered; an error from the manager; -ENOMEM.
  */
 VISIBLE_IF_KUNIT int isolation_group_claim(struct isolation_group *group,
 					   struct isolation_manager *mgr)
@@ -2143,8 +2178,16 @@ VISIBLE_IF_KUNIT int isolation_group_claim(struct isolation_group *group,
 	if (IS_ERR(snap))
 		return PTR_ERR(snap);
 
+	mutex_lock(&group->mutex);
+	ret = group->incomplete ? -EBUSY : 0;
+	mutex_unlock(&group->mutex);
+	if (ret) {
+		pr_err_ratelimited("group %d: cannot claim for %s: a device that belongs in it could not join it\n",
+				   group->id, mgr->name);
+		goto out;
+	}
 	for (i = 0; i < snap->n; i++) {
-		ret = isolation_check_unbind(group, mgr, snap->m[i].dev);
+		ret = isolation_check_claim(group, mgr, snap->m[i].dev);
 		if (ret)
 			goto out;
 	}

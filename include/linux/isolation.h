@@ -85,11 +85,16 @@ struct isolation_manager;
  *	take any device lock, call into the isolation core for this group,
  *	nor bind or unbind drivers.  @dev is NULL for the group events.
  *	Optional.
+ * @check_device: whether a claim can take @dev, a device without a driver
+ *	or whose foreign driver the claim is about to unbind: 0, or an error
+ *	that refuses the claim before anything changes, said in the log.
+ *	Called with no lock held.  Optional.
  * @claim_device: bind @dev, which has no driver, to one of the manager's
  *	drivers, for a claim from userspace (the "manager" file).  Called
- *	with no lock held.  Return 0 also for a device the manager leaves
- *	unbound (a bridge), or an error that undoes the claim.  Optional:
- *	without it every such device stays unbound.
+ *	with no lock held.  Return 1 if it set @dev up in a way that
+ *	@release_device must undo, 0 if not (also for a device the manager
+ *	leaves unbound, a bridge), or an error that undoes the claim.
+ *	Optional: without it every such device stays unbound.
  * @release_device: undo what @claim_device or @prepare_device set up,
  *	before host drivers probe @dev again on release.  Called with no
  *	lock held.  Optional.
@@ -106,6 +111,7 @@ struct isolation_manager_ops {
 	void (*notify)(struct isolation_manager *mgr,
 		       struct isolation_group *group, struct device *dev,
 		       enum isolation_event event);
+	int (*check_device)(struct isolation_manager *mgr, struct device *dev);
 	int (*claim_device)(struct isolation_manager *mgr, struct device *dev);
 	void (*release_device)(struct isolation_manager *mgr,
 			       struct device *dev);

@@ -44,6 +44,8 @@ struct iso_ctx {
 	unsigned int events[ISOLATION_EVENT_UNLOCKED + 1];
 	struct device *event_dev;
 	int claim_error;		/* what the manager's claim returns */
+	int check_error;		/* what its check of check_dev returns */
+	struct device *check_dev;
 	bool claim_takes_owner;		/* the claim tries to set an owner */
 	int claim_owner_ret;		/* and what that returned */
 	unsigned int uevents;
@@ -282,6 +284,13 @@ static int iso_claim_device(struct isolation_manager *mgr, struct device *dev)
 	return device_driver_attach(&iso_mgr_driver.driver, dev);
 }
 
+static int iso_check_device(struct isolation_manager *mgr, struct device *dev)
+{
+	struct iso_ctx *ctx = iso_current_ctx();
+
+	return ctx && dev == ctx->check_dev ? ctx->check_error : 0;
+}
+
 /* As vfio-pci does: a device steered to the host driver goes to ours. */
 static void iso_prepare_device(struct isolation_manager *mgr,
 			       struct device *dev)
@@ -305,6 +314,7 @@ static void iso_release_device(struct isolation_manager *mgr,
 
 static const struct isolation_manager_ops iso_mgr_ops = {
 	.notify = iso_notify,
+	.check_device = iso_check_device,
 	.claim_device = iso_claim_device,
 	.release_device = iso_release_device,
 	.prepare_device = iso_prepare_device,
@@ -1957,6 +1967,38 @@ static void isolation_claim_rolls_back_on_manager_error_test(struct kunit *test)
 	expect_group_untouched(test, host);
 }
 
+/*
+ * A claim refused by what can be known before it unbinds anything changes
+ * nothing, not even for a moment: the manager says it cannot take a device
+ * (as VFIO for a driver_override that names a host driver), or a device
+ * that belongs in the group could not join it.  No host driver is unbound:
+ * none probes again.
+ */
+static void isolation_claim_refused_before_any_unbind_test(struct kunit *test)
+{
+	struct iso_ctx *ctx = test->priv;
+	struct device *host = iso_device(test, "isokunit-host");
+	struct device *other = iso_device(test, "isokunit-host");
+	unsigned int probes = iso_probes;
+
+	ctx->check_dev = other;
+	ctx->check_error = -EBUSY;
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			isolation_group_claim(ctx->group, &ctx->mgr));
+	KUNIT_EXPECT_EQ(test, iso_probes, probes);
+	KUNIT_EXPECT_TRUE(test, bound_to(host, &iso_host_driver));
+	KUNIT_EXPECT_TRUE(test, bound_to(other, &iso_host_driver));
+	expect_group_untouched(test, host);
+
+	ctx->check_error = 0;
+	isolation_group_mark_incomplete(ctx->group, other);
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			isolation_group_claim(ctx->group, &ctx->mgr));
+	KUNIT_EXPECT_EQ(test, iso_probes, probes);
+	KUNIT_EXPECT_TRUE(test, bound_to(host, &iso_host_driver));
+	expect_group_untouched(test, host);
+}
+
 static void isolation_claim_refuses_unbindable_driver_test(struct kunit *test)
 {
 	struct iso_ctx *ctx = test->priv;
@@ -3086,6 +3128,7 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_sysfs_manager_needs_cap_sys_admin_test),
 	KUNIT_CASE(isolation_claim_rolls_back_on_manager_error_test),
 	KUNIT_CASE(isolation_claim_refuses_unbindable_driver_test),
+	KUNIT_CASE(isolation_claim_refused_before_any_unbind_test),
 	KUNIT_CASE(isolation_failed_claim_keeps_held_group_test),
 	KUNIT_CASE(isolation_claim_takes_one_hold_test),
 	KUNIT_CASE(isolation_release_keeps_other_holds_test),
