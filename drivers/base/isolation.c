@@ -1002,8 +1002,9 @@ static void isolation_member_prepare(struct isolation_group *group,
 	lockdep_assert_held(&group->mutex);
 
 	if (group->reserved && mgr && !member->driver &&
-	    mgr->ops->prepare_device)
-		mgr->ops->prepare_device(mgr, member->dev);
+	    mgr->ops->prepare_device &&
+	    mgr->ops->prepare_device(mgr, member->dev))
+		member->prepared = true;
 }
 
 /*
@@ -2341,63 +2342,68 @@ void isolation_manager_claim_reserved(struct isolation_manager *mgr)
 EXPORT_SYMBOL_GPL(isolation_manager_claim_reserved);
 
 /*
- * Undo @mgr's preparation of the members of @group without a driver, if a
- * reservation holds @group for @mgr.
+ * A member of @group without a driver that @mgr set up, its record taken,
+ * with a reference; NULL once there is none.
  */
-static void isolation_group_unprepare(struct isolation_group *group,
-				      struct isolation_manager *mgr)
+static struct device *isolation_group_next_prepared(struct isolation_group *group,
+						    struct isolation_manager *mgr)
 {
-	struct isolation_snapshot *snap;
-	unsigned int i;
-	bool wanted;
+	struct isolation_member *member;
+	struct device *dev = NULL;
 
-	if (!mgr->ops->release_device ||
-	    !isolation_group_reserved_by(group, mgr))
-		return;
-	snap = isolation_snapshot_take(group);
-	if (IS_ERR(snap))
-		return;
-	for (i = 0; i < snap->n; i++) {
-		device_lock(snap->m[i].dev);
-		wanted = isolation_is_live_member(group, snap->m[i].dev) &&
-			 !snap->m[i].dev->driver;
-		device_unlock(snap->m[i].dev);
-		if (wanted)
-			mgr->ops->release_device(mgr, snap->m[i].dev);
+	mutex_lock(&group->mutex);
+	list_for_each_entry(member, &group->devices, list) {
+		if (group->manager == mgr && member->prepared &&
+		    !member->driver) {
+			member->prepared = false;
+			dev = get_device(member->dev);
+			break;
+		}
 	}
-	isolation_snapshot_drop(group, snap);
+	mutex_unlock(&group->mutex);
+	return dev;
 }
 
 /**
- * isolation_manager_release_reserved - undo the preparation of reserved groups
+ * isolation_manager_unprepare - undo what a manager set up on unbound devices
  * @mgr: a registered manager
  *
  * For a manager whose driver for a bus is going (a module unloaded): each
- * device without a driver, in a group that @mgr holds for a reservation, is
- * given back what &isolation_manager_ops.prepare_device set up
- * (&isolation_manager_ops.release_device), so that it is not left steered
- * to a driver that is gone.  The groups stay held;
- * isolation_manager_claim_reserved() binds them again once the driver is
- * back.
+ * device without a driver, in a group that @mgr holds (for a claim or a
+ * reservation), is given back what &isolation_manager_ops.claim_device or
+ * &isolation_manager_ops.prepare_device set up on it
+ * (&isolation_manager_ops.release_device), so that none is left steered to
+ * a driver that is gone and a release lets host drivers bind.  The groups
+ * stay held; isolation_manager_claim_reserved() binds the reserved ones
+ * again once the driver is back.
  *
  * Context: process context, may sleep.  Must not be called with any device
  * lock held.
  */
-void isolation_manager_release_reserved(struct isolation_manager *mgr)
+void isolation_manager_unprepare(struct isolation_manager *mgr)
 {
 	struct isolation_group **groups;
 	unsigned int i, n = 0;
+	struct device *dev;
 
+	if (!mgr->ops->release_device)
+		return;
 	mutex_lock(&isolation_manager_lock);
 	groups = isolation_held_groups(mgr, &n);
 	mutex_unlock(&isolation_manager_lock);
-	if (!groups)
+	if (!groups) {
+		pr_err("%s: cannot undo the set-up of unbound devices: out of memory\n",
+		       mgr->name);
 		return;
+	}
 	for (i = 0; i < n; i++)
-		isolation_group_unprepare(groups[i], mgr);
+		while ((dev = isolation_group_next_prepared(groups[i], mgr))) {
+			mgr->ops->release_device(mgr, dev);
+			put_device(dev);
+		}
 	isolation_groups_put(groups, n);
 }
-EXPORT_SYMBOL_GPL(isolation_manager_release_reserved);
+EXPORT_SYMBOL_GPL(isolation_manager_unprepare);
 
 /*
  * The release of @group from @mgr, with @snap taken: see

@@ -51,12 +51,15 @@
  *   driver_override), and when that driver registers its claim, after
  *   VFIO took the groups that waited for it, it binds their devices.
  *
- * The isolation core calls VFIO's notify callback under the group's mutex,
- * which VFIO takes last, under its own locks: the callback only logs.
- * vfio_isolation_lock protects the list of claims, and nothing is called
- * under it.
+ * The isolation core calls VFIO's notify and prepare callbacks under the
+ * group's mutex, which VFIO takes before its own lock: notify only logs.
+ * vfio_isolation_lock protects the list of claims and their users, and
+ * nothing is called under it.  A claim is used only while counted in its
+ * users, and vfio_isolation_remove_claim() waits for them: the module of
+ * a VFIO driver never goes while its code runs.
  */
 
+#include <linux/completion.h>
 #include <linux/device.h>
 #include <linux/iommu.h>
 #include <linux/isolation.h>
@@ -70,21 +73,22 @@
 static DEFINE_MUTEX(vfio_isolation_lock);
 static LIST_HEAD(vfio_isolation_claims);
 
-/* The claim for @dev's bus, with its module pinned, or NULL. */
-static struct vfio_isolation_claim *vfio_isolation_claim_get(struct device *dev)
+/*
+ * The claim for @dev's bus, counted in its users, or NULL.  A claim being
+ * removed is handed out only @to_release: its driver's exit undoes what it
+ * set up (vfio_isolation_remove_claim()), and nothing new is set up.
+ */
+static struct vfio_isolation_claim *vfio_isolation_claim_get(struct device *dev,
+							     bool to_release)
 {
 	struct vfio_isolation_claim *claim;
 
 	mutex_lock(&vfio_isolation_lock);
 	list_for_each_entry(claim, &vfio_isolation_claims, node) {
-		if (claim->bus != dev->bus)
-			continue;
-		/* One being removed is its module's exit, which waits for us. */
-		if (claim->removing)
-			__module_get(claim->owner);
-		else if (!try_module_get(claim->owner))
-			continue;
-		goto out;
+		if (claim->bus == dev->bus && (to_release || !claim->removing)) {
+			claim->users++;
+			goto out;
+		}
 	}
 	claim = NULL;
 out:
@@ -92,34 +96,65 @@ out:
 	return claim;
 }
 
+static void vfio_isolation_claim_put(struct vfio_isolation_claim *claim)
+{
+	mutex_lock(&vfio_isolation_lock);
+	if (!--claim->users && claim->removing)
+		complete(&claim->idle);
+	mutex_unlock(&vfio_isolation_lock);
+}
+
+/*
+ * The claim for @dev's bus, loading the VFIO driver that provides it (it
+ * says MODULE_ALIAS("vfio-claim-pci")), or NULL, logged.
+ */
+static struct vfio_isolation_claim *vfio_isolation_claim_load(struct device *dev)
+{
+	struct vfio_isolation_claim *claim = vfio_isolation_claim_get(dev, false);
+	const char *bus = dev->bus ? dev->bus->name : "bus-less";
+
+	if (!claim && dev->bus && !request_module("vfio-claim-%s", bus))
+		claim = vfio_isolation_claim_get(dev, false);
+	if (!claim)
+		dev_err(dev, "vfio: cannot claim: no VFIO driver claims %s devices\n",
+			bus);
+	return claim;
+}
+
+static int vfio_isolation_check_device(struct isolation_manager *mgr,
+				       struct device *dev)
+{
+	struct vfio_isolation_claim *claim = vfio_isolation_claim_load(dev);
+	int ret;
+
+	if (!claim)
+		return -ENODEV;
+	ret = claim->check ? claim->check(dev) : 0;
+	vfio_isolation_claim_put(claim);
+	return ret;
+}
+
 static int vfio_isolation_claim_device(struct isolation_manager *mgr,
 				       struct device *dev)
 {
-	struct vfio_isolation_claim *claim = vfio_isolation_claim_get(dev);
-	const char *bus = dev->bus ? dev->bus->name : "bus-less";
+	struct vfio_isolation_claim *claim = vfio_isolation_claim_load(dev);
 	int ret;
 
-	/* The VFIO driver of a bus says so: MODULE_ALIAS("vfio-claim-pci"). */
-	if (!claim && dev->bus && !request_module("vfio-claim-%s", bus))
-		claim = vfio_isolation_claim_get(dev);
-	if (!claim) {
-		dev_err(dev, "vfio: cannot claim: no VFIO driver claims %s devices\n",
-			bus);
+	if (!claim)
 		return -ENODEV;
-	}
 	ret = claim->claim(dev);
-	module_put(claim->owner);
+	vfio_isolation_claim_put(claim);
 	return ret;
 }
 
 static void vfio_isolation_release_device(struct isolation_manager *mgr,
 					  struct device *dev)
 {
-	struct vfio_isolation_claim *claim = vfio_isolation_claim_get(dev);
+	struct vfio_isolation_claim *claim = vfio_isolation_claim_get(dev, true);
 
 	if (claim) {
 		claim->release(dev);
-		module_put(claim->owner);
+		vfio_isolation_claim_put(claim);
 	}
 }
 
@@ -127,16 +162,18 @@ static void vfio_isolation_release_device(struct isolation_manager *mgr,
  * Under the isolation group's mutex: no module is loaded here.  Without a
  * claim for the bus yet, vfio_isolation_add_claim() binds the device.
  */
-static void vfio_isolation_prepare_device(struct isolation_manager *mgr,
+static bool vfio_isolation_prepare_device(struct isolation_manager *mgr,
 					  struct device *dev)
 {
-	struct vfio_isolation_claim *claim = vfio_isolation_claim_get(dev);
+	struct vfio_isolation_claim *claim = vfio_isolation_claim_get(dev, false);
+	bool ret = false;
 
 	if (!claim)
-		return;
+		return false;
 	if (claim->prepare)
-		claim->prepare(dev);
-	module_put(claim->owner);
+		ret = claim->prepare(dev);
+	vfio_isolation_claim_put(claim);
+	return ret;
 }
 
 /* Only logs: it runs under the isolation group's mutex. */
@@ -161,6 +198,7 @@ static void vfio_isolation_notify(struct isolation_manager *mgr,
 
 static const struct isolation_manager_ops vfio_isolation_ops = {
 	.notify = vfio_isolation_notify,
+	.check_device = vfio_isolation_check_device,
 	.claim_device = vfio_isolation_claim_device,
 	.release_device = vfio_isolation_release_device,
 	.prepare_device = vfio_isolation_prepare_device,
@@ -224,6 +262,9 @@ int vfio_isolation_add_claim(struct vfio_isolation_claim *claim)
 	struct vfio_isolation_claim *c;
 	int ret = 0;
 
+	claim->users = 0;
+	claim->removing = false;
+	init_completion(&claim->idle);
 	mutex_lock(&vfio_isolation_lock);
 	list_for_each_entry(c, &vfio_isolation_claims, node)
 		if (c->bus == claim->bus)
@@ -241,23 +282,33 @@ EXPORT_SYMBOL_GPL(vfio_isolation_add_claim);
  * vfio_isolation_remove_claim - undo vfio_isolation_add_claim()
  * @claim: the claim
  *
- * The devices without a driver in the isolation groups that reservations
- * hold for VFIO are given back what @claim->prepare set up, so that none is
- * left steered to a driver that is gone; the groups stay held, and their
- * devices wait for the next claim of their bus.
+ * From now on @claim takes no device and sets none up.  The devices without
+ * a driver in the isolation groups that VFIO holds, claimed or reserved,
+ * are given back what @claim set up on them, so that none is left steered
+ * to a driver that is gone and a release lets host drivers bind; the
+ * groups stay held, and the reserved ones wait for the next claim of their
+ * bus.  Returns once no one uses @claim any more, so that its module may
+ * go: a claim, release or placement that met it has finished with it.
  *
  * Context: process context, may sleep; the driver of @claim has
  * unregistered from its bus.
  */
 void vfio_isolation_remove_claim(struct vfio_isolation_claim *claim)
 {
+	bool busy;
+
 	mutex_lock(&vfio_isolation_lock);
 	claim->removing = true;
 	mutex_unlock(&vfio_isolation_lock);
-	isolation_manager_release_reserved(&vfio_isolation_manager);
+	isolation_manager_unprepare(&vfio_isolation_manager);
 	mutex_lock(&vfio_isolation_lock);
 	list_del(&claim->node);
+	/* Only the users from now on, which no get can add to, count. */
+	reinit_completion(&claim->idle);
+	busy = claim->users;
 	mutex_unlock(&vfio_isolation_lock);
+	if (busy)
+		wait_for_completion(&claim->idle);
 }
 EXPORT_SYMBOL_GPL(vfio_isolation_remove_claim);
 

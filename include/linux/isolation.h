@@ -95,17 +95,19 @@ struct isolation_manager;
  *	@release_device must undo, 0 if not (also for a device the manager
  *	leaves unbound, a bridge), or an error that undoes the claim.
  *	Optional: without it every such device stays unbound.
- * @release_device: undo what @claim_device or @prepare_device set up,
- *	before host drivers probe @dev again on release.  Called with no
- *	lock held.  Optional.
+ * @release_device: undo what @claim_device or @prepare_device set up on
+ *	@dev, once it has no driver of the manager's: before host drivers
+ *	probe it again on release, and when the manager's driver goes
+ *	(isolation_manager_unprepare()).  Called once for each set-up, with
+ *	no lock held.  Optional.
  * @prepare_device: make @dev, which has no driver, bind to one of the
  *	manager's drivers when its bus next probes it (for PCI, a
  *	driver_override), for a group that the manager holds for a
  *	reservation: as the device joins it, before its bus probes it, or
  *	as the manager takes the group.  Called with the group's mutex held,
- *	and maybe the device lock: the rules of @notify.  Undone by
- *	@release_device.  Optional: without it such devices stay unbound
- *	until isolation_manager_claim_reserved().
+ *	and maybe the device lock: the rules of @notify.  Return true if it
+ *	set @dev up, which @release_device then undoes.  Optional: without
+ *	it such devices stay unbound until isolation_manager_claim_reserved().
  */
 struct isolation_manager_ops {
 	void (*notify)(struct isolation_manager *mgr,
@@ -115,7 +117,7 @@ struct isolation_manager_ops {
 	int (*claim_device)(struct isolation_manager *mgr, struct device *dev);
 	void (*release_device)(struct isolation_manager *mgr,
 			       struct device *dev);
-	void (*prepare_device)(struct isolation_manager *mgr,
+	bool (*prepare_device)(struct isolation_manager *mgr,
 			       struct device *dev);
 };
 
@@ -162,7 +164,7 @@ void isolation_manager_remove_driver(struct isolation_manager *mgr,
 bool isolation_manager_owns(struct isolation_manager *mgr,
 			    const struct device_driver *drv);
 void isolation_manager_claim_reserved(struct isolation_manager *mgr);
-void isolation_manager_release_reserved(struct isolation_manager *mgr);
+void isolation_manager_unprepare(struct isolation_manager *mgr);
 
 enum isolation_state
 isolation_group_state(struct isolation_group *group);
@@ -257,8 +259,7 @@ isolation_manager_claim_reserved(struct isolation_manager *mgr)
 {
 }
 
-static inline void
-isolation_manager_release_reserved(struct isolation_manager *mgr)
+static inline void isolation_manager_unprepare(struct isolation_manager *mgr)
 {
 }
 

@@ -346,7 +346,7 @@ static int errno_of(const char *name)
 	static const struct { const char *name; int err; } names[] = {
 		{ "EBUSY", EBUSY }, { "EINVAL", EINVAL }, { "ENODEV", ENODEV },
 		{ "EPERM", EPERM }, { "ENOENT", ENOENT }, { "EEXIST", EEXIST },
-		{ "EACCES", EACCES },
+		{ "EACCES", EACCES }, { "ENXIO", ENXIO },
 	};
 	size_t i;
 

@@ -46,6 +46,8 @@ struct iso_ctx {
 	int claim_error;		/* what the manager's claim returns */
 	int check_error;		/* what its check of check_dev returns */
 	struct device *check_dev;
+	bool claim_sets_up;		/* the claim sets devices up */
+	unsigned int releases;		/* release_device calls */
 	bool claim_takes_owner;		/* the claim tries to set an owner */
 	int claim_owner_ret;		/* and what that returned */
 	unsigned int uevents;
@@ -269,6 +271,7 @@ static int iso_claim_device(struct isolation_manager *mgr, struct device *dev)
 {
 	struct iso_ctx *ctx = iso_current_ctx();
 	struct isolation_group *group;
+	int ret;
 
 	if (!ctx)
 		return -ENODEV;
@@ -281,7 +284,8 @@ static int iso_claim_device(struct isolation_manager *mgr, struct device *dev)
 	}
 	if (ctx->claim_error)
 		return ctx->claim_error;
-	return device_driver_attach(&iso_mgr_driver.driver, dev);
+	ret = device_driver_attach(&iso_mgr_driver.driver, dev);
+	return ret ?: ctx->claim_sets_up;
 }
 
 static int iso_check_device(struct isolation_manager *mgr, struct device *dev)
@@ -292,15 +296,17 @@ static int iso_check_device(struct isolation_manager *mgr, struct device *dev)
 }
 
 /* As vfio-pci does: a device steered to the host driver goes to ours. */
-static void iso_prepare_device(struct isolation_manager *mgr,
+static bool iso_prepare_device(struct isolation_manager *mgr,
 			       struct device *dev)
 {
 	struct iso_ctx *ctx = iso_current_ctx();
 
-	if (ctx &&
-	    device_match_driver_override(dev, &iso_host_driver.driver) > 0 &&
-	    !device_set_driver_override(dev, iso_mgr_driver.driver.name))
-		ctx->prepared = dev;
+	if (!ctx ||
+	    device_match_driver_override(dev, &iso_host_driver.driver) <= 0 ||
+	    device_set_driver_override(dev, iso_mgr_driver.driver.name))
+		return false;
+	ctx->prepared = dev;
+	return true;
 }
 
 static void iso_release_device(struct isolation_manager *mgr,
@@ -308,7 +314,10 @@ static void iso_release_device(struct isolation_manager *mgr,
 {
 	struct iso_ctx *ctx = iso_current_ctx();
 
-	if (ctx && dev == ctx->prepared)
+	if (!ctx)
+		return;
+	ctx->releases++;
+	if (dev == ctx->prepared)
 		device_set_driver_override(dev, iso_host_driver.driver.name);
 }
 
@@ -2468,7 +2477,7 @@ static void isolation_release_reserved_unprepares_devices_test(struct kunit *tes
 	dev = iso_reserved_device(test);
 	/* The manager's driver goes: the device is steered back. */
 	device_release_driver(dev);
-	isolation_manager_release_reserved(&ctx->mgr);
+	isolation_manager_unprepare(&ctx->mgr);
 	KUNIT_EXPECT_GT(test,
 			device_match_driver_override(dev, &iso_host_driver.driver),
 			0);
@@ -2477,6 +2486,43 @@ static void isolation_release_reserved_unprepares_devices_test(struct kunit *tes
 	/* It comes back: the group's devices are bound to it again. */
 	isolation_manager_claim_reserved(&ctx->mgr);
 	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_mgr_driver));
+}
+
+/*
+ * What the manager sets up is undone once, and only what it set up: on
+ * release, and when its driver goes (vfio-pci unloaded) from a claimed
+ * group too, not only a reserved one, so that a release after it lets
+ * host drivers bind.  A claim that set nothing up is released without a
+ * call.
+ */
+static void isolation_unprepare_undoes_what_the_manager_set_up_test(struct kunit *test)
+{
+	struct iso_ctx *ctx = test->priv;
+	struct device *a = iso_device(test, "isokunit-host");
+	struct device *b = iso_device(test, "isokunit-host");
+
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_claim(ctx->group, &ctx->mgr));
+	KUNIT_EXPECT_GT(test, group_write(test, ctx->group, "manager", "\n"),
+			0);
+	KUNIT_EXPECT_EQ(test, ctx->releases, 0);
+	KUNIT_EXPECT_TRUE(test, bound_to(a, &iso_host_driver));
+
+	ctx->claim_sets_up = true;
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_claim(ctx->group, &ctx->mgr));
+	KUNIT_ASSERT_TRUE(test, bound_to(a, &iso_mgr_driver));
+	/* The manager's driver goes: both devices are given back their set-up. */
+	device_release_driver(a);
+	device_release_driver(b);
+	isolation_manager_unprepare(&ctx->mgr);
+	KUNIT_EXPECT_EQ(test, ctx->releases, 2);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
+	/* The release that follows lets host drivers bind, undoing nothing twice. */
+	KUNIT_EXPECT_GT(test, group_write(test, ctx->group, "manager", "\n"),
+			0);
+	KUNIT_EXPECT_EQ(test, ctx->releases, 2);
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+	KUNIT_EXPECT_TRUE(test, bound_to(a, &iso_host_driver));
+	KUNIT_EXPECT_TRUE(test, bound_to(b, &iso_host_driver));
 }
 
 static void isolation_unreserve_of_waiting_group_probes_host_test(struct kunit *test)
@@ -2898,8 +2944,9 @@ static void isolation_fault_unreserve_test(struct kunit *test)
 			continue;
 		}
 		KUNIT_EXPECT_EQ(test, ret, -ENOMEM);
-		KUNIT_EXPECT_TRUE(test, iso_reservation_listed(test,
-				  "kunit-mgr@" ISO_RES_NAME));
+		KUNIT_EXPECT_TRUE(test,
+				  iso_reservation_listed(test, "kunit-mgr@"
+							 ISO_RES_NAME));
 		EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
 		KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_mgr_driver));
 	}
@@ -2952,6 +2999,7 @@ static void isolation_fault_unavailable_test(struct kunit *test)
 #define isolation_fault_claim_test		isolation_fault_unavailable_test
 #define isolation_fault_release_test		isolation_fault_unavailable_test
 #define isolation_fault_add_driver_test		isolation_fault_unavailable_test
+#define isolation_fault_unreserve_test		isolation_fault_unavailable_test
 #endif
 
 /* The fixture. */
@@ -3145,6 +3193,7 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_refused_unreserve_keeps_reservation_test),
 	KUNIT_CASE(isolation_reserve_refuses_what_it_cannot_hold_test),
 	KUNIT_CASE(isolation_release_reserved_unprepares_devices_test),
+	KUNIT_CASE(isolation_unprepare_undoes_what_the_manager_set_up_test),
 	KUNIT_CASE(isolation_unreserve_of_waiting_group_probes_host_test),
 	KUNIT_CASE(isolation_reserve_of_placed_device_claims_group_test),
 	KUNIT_CASE(isolation_failed_reserve_leaves_nothing_test),
