@@ -1910,6 +1910,7 @@ struct isolation_snapshot {
 		struct device *dev;
 		bool unbound;		/* we unbound its host driver */
 		bool claimed;		/* we bound it to a manager driver */
+		bool set_up;		/* and the manager set it up */
 	} m[];
 };
 
@@ -1988,9 +1989,9 @@ isolation_driver_to_unbind(struct isolation_group *group,
 }
 
 /*
- * Record that the manager set up @dev, a member of @group, for its drivers
- * (&isolation_manager_ops.release_device undoes it), or, with @set false,
- * take that record: whether there was one.
+ * Record whether the manager has set up @dev, a member of @group, for its
+ * drivers (&isolation_manager_ops.release_device undoes it): the record as
+ * it was.
  */
 static bool isolation_member_mark_prepared(struct isolation_group *group,
 					   struct device *dev, bool set)
@@ -2008,10 +2009,28 @@ static bool isolation_member_mark_prepared(struct isolation_group *group,
 	return was;
 }
 
-/* Unbind @dev from the manager's driver, and undo what the manager set up. */
+/* Whether the manager has set up @dev, a member of @group. */
+static bool isolation_member_prepared(struct isolation_group *group,
+				      struct device *dev)
+{
+	bool ret;
+
+	mutex_lock(&group->mutex);
+	ret = dev->isolation_group == group &&
+	      isolation_group_find_member(group, dev)->prepared;
+	mutex_unlock(&group->mutex);
+	return ret;
+}
+
+/*
+ * Unbind @dev from the manager's driver and, with @undo, undo what the
+ * manager set up on it.  The record goes once the set-up is undone, not
+ * before: whoever else undoes the manager's set-ups meanwhile sees it, and
+ * an undo done twice is harmless.
+ */
 static void isolation_release_manager_driver(struct isolation_group *group,
 					     struct isolation_manager *mgr,
-					     struct device *dev)
+					     struct device *dev, bool undo)
 {
 	const struct device_driver *drv;
 
@@ -2020,9 +2039,11 @@ static void isolation_release_manager_driver(struct isolation_group *group,
 	if (drv)
 		device_release_driver_internal(dev, drv, dev->parent);
 
-	if (isolation_member_mark_prepared(group, dev, false) &&
-	    mgr->ops->release_device)
-		mgr->ops->release_device(mgr, dev);
+	if (undo && isolation_member_prepared(group, dev)) {
+		if (mgr->ops->release_device)
+			mgr->ops->release_device(mgr, dev);
+		isolation_member_mark_prepared(group, dev, false);
+	}
 }
 
 /*
@@ -2067,14 +2088,21 @@ static bool isolation_unbind_foreign(struct isolation_group *group,
 	return drv;
 }
 
-/* Bind a live member without a driver to one of the manager's drivers. */
+/*
+ * Bind a live member without a driver to one of the manager's drivers: 1 if
+ * this claim did, 0 if the device is not for it, or the manager's error.
+ * *@set_up says whether the manager set the device up.  The set-up is
+ * recorded before the manager is called, and the record dropped if it set
+ * nothing up, so that an undo of the manager's set-ups meanwhile sees it.
+ */
 static int isolation_claim_device(struct isolation_group *group,
 				  struct isolation_manager *mgr,
-				  struct device *dev)
+				  struct device *dev, bool *set_up)
 {
-	bool wanted;
+	bool wanted, was;
 	int ret;
 
+	*set_up = false;
 	if (!mgr->ops->claim_device)
 		return 0;
 	device_lock(dev);
@@ -2083,14 +2111,16 @@ static int isolation_claim_device(struct isolation_group *group,
 	if (!wanted)
 		return 0;
 
+	was = isolation_member_mark_prepared(group, dev, true);
 	ret = mgr->ops->claim_device(mgr, dev);
+	*set_up = ret > 0;
+	if (ret <= 0 && !was)
+		isolation_member_mark_prepared(group, dev, false);
 	if (ret < 0) {
 		dev_err(dev, "isolation group %d: %s could not take the device: %d\n",
 			group->id, mgr->name, ret);
 		return ret;
 	}
-	if (ret)
-		isolation_member_mark_prepared(group, dev, true);
 	return 1;
 }
 
@@ -2201,7 +2231,8 @@ VISIBLE_IF_KUNIT int isolation_group_claim(struct isolation_group *group,
 		snap->m[i].unbound = isolation_unbind_foreign(group, mgr,
 							      snap->m[i].dev);
 	for (i = 0; i < snap->n; i++) {
-		ret = isolation_claim_device(group, mgr, snap->m[i].dev);
+		ret = isolation_claim_device(group, mgr, snap->m[i].dev,
+					     &snap->m[i].set_up);
 		if (ret < 0)
 			goto rollback;
 		snap->m[i].claimed = ret;
@@ -2211,10 +2242,12 @@ VISIBLE_IF_KUNIT int isolation_group_claim(struct isolation_group *group,
 		goto out;
 
 rollback:
+	/* What the manager set up before this claim stays. */
 	for (i = 0; i < snap->n; i++)
 		if (snap->m[i].claimed)
 			isolation_release_manager_driver(group, mgr,
-							 snap->m[i].dev);
+							 snap->m[i].dev,
+							 snap->m[i].set_up);
 	if (took)
 		isolation_group_drop_claim(group, mgr);
 	/* Host drivers are refused while the group is still held. */
@@ -2437,7 +2470,8 @@ static int __isolation_group_release(struct isolation_group *group,
 		return ret;
 
 	for (i = 0; i < snap->n; i++)
-		isolation_release_manager_driver(group, mgr, snap->m[i].dev);
+		isolation_release_manager_driver(group, mgr, snap->m[i].dev,
+						 true);
 	isolation_group_drop_claim(group, mgr);
 
 	mutex_lock(&group->mutex);

@@ -93,8 +93,9 @@ struct isolation_manager;
  *	drivers, for a claim from userspace (the "manager" file).  Called
  *	with no lock held.  Return 1 if it set @dev up in a way that
  *	@release_device must undo, 0 if not (also for a device the manager
- *	leaves unbound, a bridge), or an error that undoes the claim.
- *	Optional: without it every such device stays unbound.
+ *	leaves unbound, a bridge), or an error that undoes the claim, having
+ *	undone its own set-up.  Optional: without it every such device stays
+ *	unbound.
  * @release_device: undo what @claim_device or @prepare_device set up on
  *	@dev, once it has no driver of the manager's: before host drivers
  *	probe it again on release, and when the manager's driver goes

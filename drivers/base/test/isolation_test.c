@@ -1398,37 +1398,39 @@ static void isolation_sysfs_bind_of_foreign_fails_test(struct kunit *test)
 
 /* driver_override, then drivers_probe: the same, through the bus. */
 /*
- * libvirt's give-back of a group, one device at a time: each leaves the
- * manager's driver, has its driver_override cleared (here: set to the host
- * driver, which the platform bus matches by name) and is probed through
- * drivers_probe.  The host driver is refused while another device still
- * holds the group; once the last lets the group go, the devices turned
- * away are probed again.
+ * libvirt's give-back of one device: unbind it from the manager's driver,
+ * clear its driver_override (here: set it to the host driver, which the
+ * platform bus matches by name), and probe it through drivers_probe.
+ */
+static void iso_give_back(struct kunit *test, struct device *dev)
+{
+	device_release_driver(dev);
+	KUNIT_ASSERT_GT(test, iso_dev_write(dev, "driver_override",
+					    "isokunit-host"), 0);
+	iso_sysfs_write("bus/platform/drivers_probe", dev_name(dev));
+	wait_for_device_probe();
+}
+
+/*
+ * A group given back one device at a time: the host driver is refused
+ * while another device still holds the group; once the last lets the
+ * group go, the devices turned away are probed again.
  */
 static void isolation_let_go_probes_devices_turned_away_test(struct kunit *test)
 {
 	struct iso_ctx *ctx = test->priv;
-	const char *probe = "bus/platform/drivers_probe";
 	struct device *a = iso_device(test, "isokunit-mgr");
 	struct device *b = iso_device(test, "isokunit-mgr");
 
 	KUNIT_ASSERT_TRUE(test, bound_to(a, &iso_mgr_driver));
 	KUNIT_ASSERT_TRUE(test, bound_to(b, &iso_mgr_driver));
 
-	device_release_driver(a);
-	KUNIT_ASSERT_GT(test, iso_dev_write(a, "driver_override",
-					    "isokunit-host"), 0);
-	iso_sysfs_write(probe, dev_name(a));
-	wait_for_device_probe();
+	iso_give_back(test, a);
 	KUNIT_EXPECT_NULL(test, a->driver);
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
 
-	device_release_driver(b);
+	iso_give_back(test, b);
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
-	KUNIT_ASSERT_GT(test, iso_dev_write(b, "driver_override",
-					    "isokunit-host"), 0);
-	iso_sysfs_write(probe, dev_name(b));
-	wait_for_device_probe();
 	KUNIT_EXPECT_TRUE(test, bound_to(a, &iso_host_driver));
 	KUNIT_EXPECT_TRUE(test, bound_to(b, &iso_host_driver));
 }
