@@ -2374,27 +2374,37 @@ void isolation_manager_claim_reserved(struct isolation_manager *mgr)
 }
 EXPORT_SYMBOL_GPL(isolation_manager_claim_reserved);
 
-/*
- * A member of @group without a driver that @mgr set up, its record taken,
- * with a reference; NULL once there is none.
- */
-static struct device *isolation_group_next_prepared(struct isolation_group *group,
-						    struct isolation_manager *mgr)
+/* Undo what @mgr set up on the members of @group without a driver. */
+static void isolation_group_unprepare(struct isolation_group *group,
+				      struct isolation_manager *mgr)
 {
 	struct isolation_member *member;
-	struct device *dev = NULL;
+	struct device **devs = NULL;
+	unsigned int i, n = 0;
 
 	mutex_lock(&group->mutex);
-	list_for_each_entry(member, &group->devices, list) {
-		if (group->manager == mgr && member->prepared &&
-		    !member->driver) {
-			member->prepared = false;
-			dev = get_device(member->dev);
-			break;
-		}
-	}
+	list_for_each_entry(member, &group->devices, list)
+		n += group->manager == mgr && member->prepared &&
+		     !member->driver;
+	if (n)
+		devs = kcalloc(n, sizeof(*devs), GFP_KERNEL);
+	if (n && !devs)
+		pr_err("group %d: cannot undo what %s set up: out of memory\n",
+		       group->id, mgr->name);
+	n = 0;
+	list_for_each_entry(member, &group->devices, list)
+		if (devs && group->manager == mgr && member->prepared &&
+		    !member->driver)
+			devs[n++] = get_device(member->dev);
 	mutex_unlock(&group->mutex);
-	return dev;
+
+	/* The record goes once undone: see isolation_release_manager_driver(). */
+	for (i = 0; i < n; i++) {
+		mgr->ops->release_device(mgr, devs[i]);
+		isolation_member_mark_prepared(group, devs[i], false);
+		put_device(devs[i]);
+	}
+	kfree(devs);
 }
 
 /**
@@ -2417,7 +2427,6 @@ void isolation_manager_unprepare(struct isolation_manager *mgr)
 {
 	struct isolation_group **groups;
 	unsigned int i, n = 0;
-	struct device *dev;
 
 	if (!mgr->ops->release_device)
 		return;
@@ -2430,10 +2439,7 @@ void isolation_manager_unprepare(struct isolation_manager *mgr)
 		return;
 	}
 	for (i = 0; i < n; i++)
-		while ((dev = isolation_group_next_prepared(groups[i], mgr))) {
-			mgr->ops->release_device(mgr, dev);
-			put_device(dev);
-		}
+		isolation_group_unprepare(groups[i], mgr);
 	isolation_groups_put(groups, n);
 }
 EXPORT_SYMBOL_GPL(isolation_manager_unprepare);
@@ -2892,6 +2898,9 @@ static int isolation_reserve_device(struct device *dev,
 	return ret;
 }
 
+static int isolation_unreserve(const struct bus_type *bus, const char *name,
+			       const char *manager);
+
 /**
  * isolation_reserve - hold a device's group for a manager, now and later
  * @bus: the device's bus
@@ -2934,8 +2943,10 @@ VISIBLE_IF_KUNIT int isolation_reserve(const struct bus_type *bus,
 		ret = isolation_reserve_device(dev, mgr);
 		put_device(dev);
 	}
-	if (ret)
-		isolation_reservation_remove(bus, name, manager);
+	/* Through unreserve: a placement meanwhile may have applied it. */
+	if (ret && isolation_unreserve(bus, name, manager))
+		pr_err("%s: a failed reservation for %s could not be undone\n",
+		       name, manager);
 out:
 	module_put(mgr->owner);
 	return ret;

@@ -99,8 +99,9 @@ struct isolation_manager;
  * @release_device: undo what @claim_device or @prepare_device set up on
  *	@dev, once it has no driver of the manager's: before host drivers
  *	probe it again on release, and when the manager's driver goes
- *	(isolation_manager_unprepare()).  Called once for each set-up, with
- *	no lock held.  Optional.
+ *	(isolation_manager_unprepare()).  Called for each set-up, with no
+ *	lock held; maybe twice for one, when the manager's driver goes
+ *	during a release: undoing must be harmless to repeat.  Optional.
  * @prepare_device: make @dev, which has no driver, bind to one of the
  *	manager's drivers when its bus next probes it (for PCI, a
  *	driver_override), for a group that the manager holds for a
