@@ -2898,8 +2898,8 @@ static int isolation_reserve_device(struct device *dev,
 	return ret;
 }
 
-static int isolation_unreserve(const struct bus_type *bus, const char *name,
-			       const char *manager);
+VISIBLE_IF_KUNIT int isolation_unreserve(const struct bus_type *bus,
+					 const char *name, const char *manager);
 
 /**
  * isolation_reserve - hold a device's group for a manager, now and later
