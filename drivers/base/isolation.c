@@ -20,12 +20,12 @@
  *
  * A device that a hold turned away (the match filter or
  * isolation_device_bind() refused it a driver) is marked so
- * (dev->p->isolation_refused), and when the group is let go, the marked
- * members still without a driver are probed again, in the driver core's
- * async domain, as the driver core probes deferred devices again: a group
- * handed back one device at a time ends with each on its host driver.  A
- * device nobody asked a driver for (unbound by hand, or steered to none by
- * its driver_override) stays as it is.
+ * (dev->p->isolation_refused) until a driver binds or a binding it had
+ * goes, and when the group is let go, the marked members still without a
+ * driver go on the driver core's deferred-probe list, which is probed
+ * again: a group handed back one device at a time ends with each on its
+ * host driver.  A device nobody asked a driver for (unbound by hand, or
+ * steered to none by its driver_override) stays as it is.
  *
  * A reservation names a device and a manager.  A group with a member that
  * a reservation names is reserved (group->reserved): the manager holds it
@@ -397,28 +397,19 @@ static bool isolation_member_turned_away(struct isolation_member *member)
 	       READ_ONCE(member->dev->p->isolation_refused);
 }
 
-/* Probe again, in the driver core's async domain, a device turned away. */
-static void isolation_reprobe_async(void *data, async_cookie_t cookie)
-{
-	struct device *dev = data;
-
-	dev_dbg(dev, "isolation group let go: probing again\n");
-	if (device_attach(dev) < 0)
-		dev_err(dev, "isolation group let go: host driver did not probe\n");
-	put_device(dev);
-}
-
 /*
- * @group is let go: probe again each member that its hold turned away and
- * that is still without a driver, as the driver core probes a deferred
- * device again, in its async domain (wait_for_device_probe() waits for
- * it) and outside every lock.  The probe meets the group as it is then: a
- * group held again turns the device away again, and marks it again.
+ * @group is let go: put each member that its hold turned away, and that is
+ * still without a driver, on the driver core's deferred-probe list, and
+ * have that list probed, as a driver that binds does for deferred devices:
+ * outside every lock, in a work item (not in async context, where a probe
+ * that loads a module would wait for itself), and wait_for_device_probe()
+ * waits for it.  The probe meets the group as it is then: a group held
+ * again turns the device away again, and marks it again.
  */
 static void isolation_group_reprobe(struct isolation_group *group)
 {
 	struct isolation_member *member;
-	struct device *dev;
+	bool any = false;
 
 	lockdep_assert_held(&group->mutex);
 
@@ -431,16 +422,14 @@ static void isolation_group_reprobe(struct isolation_group *group)
 	list_for_each_entry(member, &group->devices, list) {
 		if (!isolation_member_turned_away(member))
 			continue;
-		dev = get_device(member->dev);
-		/* Before the probe can turn it away again and mark it. */
-		WRITE_ONCE(dev->p->isolation_refused, false);
-		if (!async_schedule_dev_nocall(isolation_reprobe_async, dev)) {
-			WRITE_ONCE(dev->p->isolation_refused, true);
-			dev_err(dev, "isolation group %d let go: cannot probe the device again: out of memory\n",
-				group->id);
-			put_device(dev);
-		}
+		WRITE_ONCE(member->dev->p->isolation_refused, false);
+		/* A driver matched it, as for a match that asked to defer. */
+		member->dev->can_match = true;
+		driver_deferred_probe_add(member->dev);
+		any = true;
 	}
+	if (any)
+		driver_deferred_probe_trigger();
 }
 
 /*
@@ -1769,7 +1758,8 @@ bool __isolation_driver_allowed(struct device *dev,
 	mgr = READ_ONCE(group->manager);
 	allowed = !isolation_driver_refused(mgr, READ_ONCE(group->reserved),
 					    drv);
-	if (!allowed) {
+	/* A bound device meets new drivers too: it waits for none. */
+	if (!allowed && !READ_ONCE(dev->driver)) {
 		WRITE_ONCE(dev->p->isolation_refused, true);
 		/* Mark, then look again: see isolation_group_reprobe(). */
 		smp_mb();
@@ -1807,13 +1797,14 @@ int isolation_device_bind(struct device *dev, const struct device_driver *drv)
 
 	mutex_lock(&group->mutex);
 	old = __isolation_group_state(group);
+	member = isolation_group_find_member(group, dev);
 	isolation_group_take_for(group, drv);
 	if (isolation_driver_refused(group->manager, group->reserved, drv)) {
 		isolation_log_refusal(dev, drv, group, group->manager);
-		WRITE_ONCE(dev->p->isolation_refused, true);
+		if (!member->driver)
+			WRITE_ONCE(dev->p->isolation_refused, true);
 		ret = -EBUSY;
 	} else {
-		member = isolation_group_find_member(group, dev);
 		isolation_member_set_driver(group, member, drv);
 	}
 	isolation_group_changed(group, old, NULL);
@@ -1841,6 +1832,13 @@ void isolation_device_unbind(struct device *dev)
 	old = __isolation_group_state(group);
 	mgr = group->manager;
 	member = isolation_group_find_member(group, dev);
+	/*
+	 * A binding it had goes (an unbind, by hand or not): it waits for no
+	 * driver.  A probe that the bind hook refused had none, and keeps
+	 * its mark.
+	 */
+	if (member->driver)
+		WRITE_ONCE(dev->p->isolation_refused, false);
 	isolation_member_set_driver(group, member, NULL);
 	isolation_group_unmanage_if_unheld(group);
 	isolation_group_changed(group, old, mgr);
