@@ -72,7 +72,6 @@
 
 #include <kunit/static_stub.h>
 #include <kunit/visibility.h>
-#include <linux/async.h>
 #include <linux/capability.h>
 #include <linux/ctype.h>
 #include <linux/device.h>

@@ -1467,6 +1467,32 @@ static void isolation_let_go_leaves_unrequested_devices_test(struct kunit *test)
 }
 
 /*
+ * A driver that registers meets every device of its bus, bound or not: a
+ * bound device that the hold refuses it is waiting for no driver, so once
+ * unbound by hand it stays unbound when the group is let go.
+ */
+static void isolation_let_go_leaves_device_refused_while_bound_test(struct kunit *test)
+{
+	struct iso_ctx *ctx = test->priv;
+	struct device *dev;
+
+	KUNIT_ASSERT_EQ(test, 0,
+			isolation_manager_add_driver(&ctx->mgr,
+						     &iso_bus_mgr_driver));
+	iso_bus_driver(test, &iso_bus_mgr_driver);
+	iso_bus_dma_group = ctx->group;
+	dev = iso_bus_device(test);
+	KUNIT_ASSERT_PTR_EQ(test, dev->driver, &iso_bus_mgr_driver);
+	iso_bus_driver(test, &iso_bus_host_driver);
+	KUNIT_ASSERT_PTR_EQ(test, dev->driver, &iso_bus_mgr_driver);
+
+	device_release_driver(dev);
+	wait_for_device_probe();
+	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_UNMANAGED);
+	KUNIT_EXPECT_NULL(test, dev->driver);
+}
+
+/*
  * Every way a group is let go probes the devices it turned away, not only
  * the last unbind of a manager's driver: here the last explicit hold
  * dropped, and a manager that goes.
@@ -3152,6 +3178,7 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_driver_override_probe_refused_test),
 	KUNIT_CASE(isolation_let_go_probes_devices_turned_away_test),
 	KUNIT_CASE(isolation_let_go_leaves_unrequested_devices_test),
+	KUNIT_CASE(isolation_let_go_leaves_device_refused_while_bound_test),
 	KUNIT_CASE(isolation_every_let_go_probes_devices_turned_away_test),
 	KUNIT_CASE(isolation_async_probe_refuses_foreign_test),
 	KUNIT_CASE(isolation_deferred_probe_refuses_foreign_test),
