@@ -2854,7 +2854,9 @@ static int isolation_reservation_remove(const struct bus_type *bus,
  * that is still there.  A device in no group and without a driver is left
  * alone: its provider applies the reservation as it places the device (an
  * IOMMU may meet a device only as a driver probes it).  One bound to a
- * driver in no group is one that no IOMMU isolates: -ENXIO.
+ * driver in no group has not been placed by any IOMMU, and the reservation
+ * could hold nothing now: -ENXIO (an IOMMU driver loaded later may still
+ * place it; reserve it then).
  */
 static int isolation_reserve_device(struct device *dev,
 				    struct isolation_manager *mgr)

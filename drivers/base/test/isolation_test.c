@@ -284,6 +284,10 @@ static int iso_claim_device(struct isolation_manager *mgr, struct device *dev)
 	}
 	if (ctx->claim_error)
 		return ctx->claim_error;
+	/* As vfio-pci: an override of its own, which only release undoes. */
+	if (ctx->claim_sets_up &&
+	    device_set_driver_override(dev, iso_mgr_driver.driver.name))
+		return -ENOMEM;
 	ret = device_driver_attach(&iso_mgr_driver.driver, dev);
 	return ret ?: ctx->claim_sets_up;
 }
@@ -317,7 +321,7 @@ static void iso_release_device(struct isolation_manager *mgr,
 	if (!ctx)
 		return;
 	ctx->releases++;
-	if (dev == ctx->prepared)
+	if (dev == ctx->prepared || ctx->claim_sets_up)
 		device_set_driver_override(dev, iso_host_driver.driver.name);
 }
 
@@ -1396,7 +1400,6 @@ static void isolation_sysfs_bind_of_foreign_fails_test(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, bound_to(free_dev, &iso_host_driver));
 }
 
-/* driver_override, then drivers_probe: the same, through the bus. */
 /*
  * libvirt's give-back of one device: unbind it from the manager's driver,
  * clear its driver_override (here: set it to the host driver, which the
@@ -1523,6 +1526,7 @@ static void isolation_every_let_go_probes_devices_turned_away_test(struct kunit 
 	KUNIT_EXPECT_TRUE(test, bound_to(other, &iso_host_driver));
 }
 
+/* driver_override, then drivers_probe: the same, through the bus. */
 static void isolation_driver_override_probe_refused_test(struct kunit *test)
 {
 	struct iso_ctx *ctx = test->priv;
