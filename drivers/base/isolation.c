@@ -2829,26 +2829,6 @@ static int isolation_reservation_add(const struct bus_type *bus,
 }
 
 /*
- * Take out the reservation of @name on @bus, if it is for @manager (any
- * manager if NULL): -ENODEV if there is none.
- */
-static int isolation_reservation_remove(const struct bus_type *bus,
-					const char *name, const char *manager)
-{
-	struct isolation_reservation *res;
-
-	mutex_lock(&isolation_lock);
-	res = isolation_reservation_lookup_name(bus, name, manager);
-	if (res)
-		list_del(&res->node);
-	mutex_unlock(&isolation_lock);
-	if (!res)
-		return -ENODEV;
-	isolation_reservation_free(res);
-	return 0;
-}
-
-/*
  * A new reservation names @dev: claim its group for @mgr, as a write to the
  * group's "manager" file does, and keep it reserved by the reservation, if
  * that is still there.  A device in no group and without a driver is left
