@@ -47,7 +47,9 @@
  * reads a stable value; others use isolation_group_get_from_dev().
  * isolation_lock protects the registries: the providers and their groups,
  * the managers and their groups and drivers, the reservations and the
- * groups waiting for their manager; nothing is taken under it.
+ * groups waiting for their manager; nothing is taken under it.  The
+ * driver core's deferred-probe lock is taken under group->mutex, to hand
+ * it the devices a group turned away (isolation_group_reprobe()).
  * The managers and their drivers are also read under RCU, so that matching
  * takes no lock.  Matching first reads two hints that need no lock either:
  * the static key isolation_match_filter, on while any group has a manager
