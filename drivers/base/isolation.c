@@ -68,6 +68,11 @@
  * after an RCU grace period for the lockless readers of
  * dev->isolation_group.  A device leaves its group at the latest in
  * device_del().
+ *
+ * A device that a provider could not place is marked so
+ * (dev->p->isolation_unplaced, counted in isolation_unplaced_devices, both
+ * under isolation_lock) until it joins a group or is deleted, so that the
+ * provider can find it again when the groups it belongs in appear.
  */
 
 #define pr_fmt(fmt) "isolation: " fmt
@@ -182,6 +187,8 @@ static LIST_HEAD(isolation_reservations);
 static LIST_HEAD(isolation_waiting_groups);
 static struct kset *isolation_groups_kset;
 static DEFINE_IDA(isolation_group_ida);
+/* The devices marked dev->p->isolation_unplaced; isolation_lock. */
+static unsigned int isolation_unplaced_devices;
 
 /*
  * On while a group has a manager or is reserved, of which it keeps the
@@ -1080,6 +1087,73 @@ static bool isolation_group_apply_reservation(struct isolation_group *group,
 }
 
 /**
+ * isolation_device_mark_unplaced - a provider could not place a device
+ * @dev: a registered device that belongs in a group of the provider's and
+ *	 is in none, because its placement failed, maybe before the group
+ *	 it belongs in was known or even existed
+ *
+ * The mark lets the provider find @dev again (isolation_device_unplaced())
+ * and mark incomplete the groups that its rules tie @dev to, also those
+ * that form later: @dev may be on any driver, and reach them.  It costs no
+ * allocation, so that it cannot fail where an allocation just did.  It
+ * goes when @dev joins a group, or is deleted.
+ *
+ * Context: process context, may sleep.
+ */
+void isolation_device_mark_unplaced(struct device *dev)
+{
+	if (!dev->p)
+		return;
+	mutex_lock(&isolation_lock);
+	if (!dev->p->isolation_unplaced) {
+		WRITE_ONCE(dev->p->isolation_unplaced, true);
+		WRITE_ONCE(isolation_unplaced_devices, isolation_unplaced_devices + 1);
+	}
+	mutex_unlock(&isolation_lock);
+	dev_err(dev, "not in an isolation group: the groups it belongs in cannot be locked\n");
+}
+
+/* The mark goes; a test without the lock first, as most devices have none. */
+static void isolation_device_clear_unplaced(struct device *dev)
+{
+	if (!dev->p || !READ_ONCE(dev->p->isolation_unplaced))
+		return;
+	mutex_lock(&isolation_lock);
+	if (dev->p->isolation_unplaced) {
+		WRITE_ONCE(dev->p->isolation_unplaced, false);
+		WRITE_ONCE(isolation_unplaced_devices, isolation_unplaced_devices - 1);
+	}
+	mutex_unlock(&isolation_lock);
+}
+
+/**
+ * isolation_device_unplaced - whether a device is marked unplaced
+ * @dev: the device
+ *
+ * Return: true if a provider marked @dev with isolation_device_mark_unplaced()
+ * and it has joined no group since.  The answer may be stale at once; a
+ * provider asks under its own lock, which its marks are made under.
+ */
+bool isolation_device_unplaced(struct device *dev)
+{
+	return dev->p && READ_ONCE(dev->p->isolation_unplaced);
+}
+
+/**
+ * isolation_unplaced_count - how many devices are marked unplaced
+ *
+ * So that a provider looks for its unplaced devices only when there may be
+ * some.
+ *
+ * Return: the number of devices marked with isolation_device_mark_unplaced()
+ * that have neither joined a group nor been deleted since.
+ */
+unsigned int isolation_unplaced_count(void)
+{
+	return READ_ONCE(isolation_unplaced_devices);
+}
+
+/**
  * isolation_group_add_device - make a device a member of a group
  * @group: the group; the caller holds a reference
  * @dev: a registered device that is in no isolation group
@@ -1175,6 +1249,7 @@ int isolation_group_add_device(struct isolation_group *group,
 			 ISOLATION_EVENT_DEVICE_ADDED);
 	isolation_group_changed(group, old, old_mgr);
 	mutex_unlock(&group->mutex);
+	isolation_device_clear_unplaced(dev);
 	dev_dbg(dev, "added to isolation group %d: %s\n", group->id,
 		member->reason);
 	return 0;
@@ -1250,14 +1325,18 @@ void isolation_group_mark_incomplete(struct isolation_group *group,
 				     struct device *dev)
 {
 	enum isolation_state old;
+	bool was;
 
 	mutex_lock(&group->mutex);
 	old = __isolation_group_state(group);
+	was = group->incomplete;
 	group->incomplete = true;
 	isolation_group_changed(group, old, NULL);
 	mutex_unlock(&group->mutex);
-	dev_err(dev, "belongs in isolation group %d but is not in it: the group can no longer be locked\n",
-		group->id);
+	/* Once: a provider tells a group again each time it looks. */
+	if (!was)
+		dev_err(dev, "belongs in isolation group %d but is not in it: the group can no longer be locked\n",
+			group->id);
 }
 EXPORT_SYMBOL_IF_KUNIT(isolation_group_mark_incomplete);
 
@@ -1886,6 +1965,7 @@ void isolation_device_bound(struct device *dev)
 void isolation_device_del(struct device *dev)
 {
 	isolation_group_remove_device(dev);
+	isolation_device_clear_unplaced(dev);
 }
 
 /* Let host drivers probe @dev, a member of @group that a manager let go. */

@@ -156,6 +156,9 @@ int isolation_group_add_device(struct isolation_group *group,
 void isolation_group_remove_device(struct device *dev);
 void isolation_group_mark_incomplete(struct isolation_group *group,
 				     struct device *dev);
+void isolation_device_mark_unplaced(struct device *dev);
+bool isolation_device_unplaced(struct device *dev);
+unsigned int isolation_unplaced_count(void);
 
 int isolation_manager_register(struct isolation_manager *mgr);
 void isolation_manager_unregister(struct isolation_manager *mgr);
@@ -226,6 +229,20 @@ static inline void
 isolation_group_mark_incomplete(struct isolation_group *group,
 				struct device *dev)
 {
+}
+
+static inline void isolation_device_mark_unplaced(struct device *dev)
+{
+}
+
+static inline bool isolation_device_unplaced(struct device *dev)
+{
+	return false;
+}
+
+static inline unsigned int isolation_unplaced_count(void)
+{
+	return 0;
 }
 
 static inline int isolation_manager_register(struct isolation_manager *mgr)
