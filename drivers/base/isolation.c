@@ -757,6 +757,8 @@ struct isolation_group *isolation_group_alloc(struct isolation_provider *prov)
 	struct isolation_group *group;
 	int ret;
 
+	KUNIT_STATIC_STUB_REDIRECT(isolation_group_alloc, prov);
+
 	if (!isolation_groups_kset)
 		return ERR_PTR(-ENODEV);
 
@@ -1112,6 +1114,7 @@ void isolation_device_mark_unplaced(struct device *dev)
 	mutex_unlock(&isolation_lock);
 	dev_err(dev, "not in an isolation group: the groups it belongs in cannot be locked\n");
 }
+EXPORT_SYMBOL_IF_KUNIT(isolation_device_mark_unplaced);
 
 /* The mark goes; a test without the lock first, as most devices have none. */
 static void isolation_device_clear_unplaced(struct device *dev)
@@ -1138,6 +1141,7 @@ bool isolation_device_unplaced(struct device *dev)
 {
 	return dev->p && READ_ONCE(dev->p->isolation_unplaced);
 }
+EXPORT_SYMBOL_IF_KUNIT(isolation_device_unplaced);
 
 /**
  * isolation_unplaced_count - how many devices are marked unplaced
@@ -1152,6 +1156,7 @@ unsigned int isolation_unplaced_count(void)
 {
 	return READ_ONCE(isolation_unplaced_devices);
 }
+EXPORT_SYMBOL_IF_KUNIT(isolation_unplaced_count);
 
 /**
  * isolation_group_add_device - make a device a member of a group
