@@ -38,7 +38,13 @@
  *
  * A device whose rules point to two different groups, or whose placement
  * fails, is left out of every group and logged, and the groups it belongs
- * in can no longer be locked (isolation_group_mark_incomplete()).
+ * in can no longer be locked (isolation_group_mark_incomplete()).  That
+ * holds for a failure before those groups are known, too: the first
+ * device of a group that could not be allocated, a placement that could
+ * not be deferred, a device that its IOMMU failed to probe.  Such a device
+ * is marked unplaced (isolation_device_mark_unplaced()), and each later
+ * placement asks it again where it belongs, so that the groups that form
+ * around it, below the same switch for one, cannot be locked either.
  * iommu_isolation_check() refuses to hand out a device that should be in a
  * group and is not, or whose iommu group is not whole in its isolation
  * group: an isolation group must never be finer than the hardware isolates.
@@ -87,6 +93,7 @@ struct iommu_isolation_deferral {
 /* Where a device goes, and why. */
 struct iommu_isolation_place {
 	struct isolation_group *group;	/* with a reference, or NULL: a new one */
+	struct isolation_group *other;	/* a second one, with a reference */
 	char reason[ISOLATION_REASON_LEN];
 };
 
@@ -377,25 +384,10 @@ static struct isolation_group *iommu_isolation_sibling_group(struct device *dev)
 }
 
 /*
- * Two groups that @dev ties together: it belongs in both, and is in
- * neither; neither can be locked from now on.  Drops the references.
- */
-static void iommu_isolation_disagree(struct device *dev,
-				     struct isolation_group *a,
-				     struct isolation_group *b)
-{
-	dev_err(dev, "not in an isolation group: its rules tie groups %d and %d together\n",
-		isolation_group_id(a), isolation_group_id(b));
-	isolation_group_mark_incomplete(a, dev);
-	isolation_group_mark_incomplete(b, dev);
-	isolation_group_put(a);
-	isolation_group_put(b);
-}
-
-/*
  * Where @dev goes: with the members of its iommu group, and by the PCI
  * rules.  Return: 0, with place->group NULL for a new group; -EBUSY if the
- * rules tie @dev to two different groups.
+ * rules tie @dev to two different groups, both in @place.  It only looks,
+ * so that it can be asked again for a device that could not be placed.
  */
 static int iommu_isolation_place(struct iommu_isolation_place *place,
 				 struct device *dev)
@@ -410,8 +402,7 @@ static int iommu_isolation_place(struct iommu_isolation_place *place,
 
 	sibling = iommu_isolation_sibling_group(dev);
 	if (sibling && place->group && sibling != place->group) {
-		iommu_isolation_disagree(dev, sibling, place->group);
-		place->group = NULL;
+		place->other = sibling;
 		return -EBUSY;
 	}
 	if (sibling && !place->group) {
@@ -424,11 +415,105 @@ static int iommu_isolation_place(struct iommu_isolation_place *place,
 
 	if (dev_is_pci(dev) &&
 	    iommu_isolation_check_below(to_pci_dev(dev), place->group, &below)) {
-		iommu_isolation_disagree(dev, below, place->group);
-		place->group = NULL;
+		place->other = below;
 		return -EBUSY;
 	}
 	return 0;
+}
+
+static void iommu_isolation_place_put(struct iommu_isolation_place *place)
+{
+	isolation_group_put(place->group);
+	isolation_group_put(place->other);
+	place->group = NULL;
+	place->other = NULL;
+}
+
+/*
+ * @dev, which could not be placed, may be on any driver and reach the
+ * groups that its rules tie it to: mark them incomplete, now that they are
+ * known.
+ */
+static void iommu_isolation_fail_closed(struct device *dev)
+{
+	struct iommu_isolation_place place = {};
+
+	lockdep_assert_held(&iommu_isolation_lock);
+
+	iommu_isolation_place(&place, dev);
+	if (place.group)
+		isolation_group_mark_incomplete(place.group, dev);
+	if (place.other)
+		isolation_group_mark_incomplete(place.other, dev);
+	iommu_isolation_place_put(&place);
+}
+
+/*
+ * A placement of @dev failed.  The groups it belongs in may not exist
+ * yet (it was the first of its group, or its IOMMU did not even probe
+ * it), and devices that its rules tie to it may still come: mark it, so
+ * that each placement after this one looks for it again
+ * (iommu_isolation_sweep()), and mark the groups it belongs in now.
+ */
+static void iommu_isolation_unplaced(struct device *dev)
+{
+	lockdep_assert_held(&iommu_isolation_lock);
+
+	isolation_device_mark_unplaced(dev);
+	iommu_isolation_fail_closed(dev);
+}
+
+/* iommu_group_for_each_dev() callback: the first unplaced device, held. */
+static int iommu_isolation_find_unplaced(struct device *dev, void *data)
+{
+	struct device **unplaced = data;
+
+	if (!isolation_device_unplaced(dev))
+		return 0;
+	*unplaced = get_device(dev);
+	return 1;
+}
+
+#ifdef CONFIG_PCI
+static int iommu_isolation_sweep_pci(struct device *dev, void *data)
+{
+	if (isolation_device_unplaced(dev))
+		iommu_isolation_fail_closed(dev);
+	return 0;
+}
+#endif
+
+/*
+ * @dev has just joined @group: if a device could not be placed before, the
+ * group may be one it belongs in.  On any bus, that is so if it is in
+ * @dev's iommu group; the PCI rules tie devices beyond their iommu groups
+ * (below a switch), so each unplaced PCI device is asked where it belongs
+ * now.  That is a walk of every PCI device for each placement, but only
+ * while a placement has failed; otherwise it costs one read.
+ */
+static void iommu_isolation_sweep(struct isolation_group *group,
+				  struct device *dev)
+{
+	struct iommu_group *igroup;
+	struct device *unplaced = NULL;
+
+	lockdep_assert_held(&iommu_isolation_lock);
+
+	if (!isolation_unplaced_count())
+		return;
+	igroup = iommu_group_get(dev);
+	if (igroup) {
+		iommu_group_for_each_dev(igroup, &unplaced,
+					 iommu_isolation_find_unplaced);
+		iommu_group_put(igroup);
+	}
+	if (unplaced) {
+		isolation_group_mark_incomplete(group, unplaced);
+		put_device(unplaced);
+	}
+#ifdef CONFIG_PCI
+	bus_for_each_dev(&pci_bus_type, NULL, NULL, iommu_isolation_sweep_pci);
+#endif
 }
 
 /*
@@ -446,13 +531,22 @@ static void __iommu_isolation_place_device(struct isolation_provider *prov,
 
 	lockdep_assert_held(&iommu_isolation_lock);
 
-	if (dev->isolation_group || iommu_isolation_place(&place, dev))
+	if (dev->isolation_group)
 		return;
+	if (iommu_isolation_place(&place, dev)) {
+		dev_err(dev, "its rules tie isolation groups %d and %d together\n",
+			isolation_group_id(place.group),
+			isolation_group_id(place.other));
+		iommu_isolation_place_put(&place);
+		iommu_isolation_unplaced(dev);
+		return;
+	}
 	group = place.group;
 	if (!group) {
 		group = isolation_group_alloc(prov);
 		if (IS_ERR(group)) {
-			dev_err(dev, "not in an isolation group: %pe\n", group);
+			dev_err(dev, "no isolation group for it: %pe\n", group);
+			iommu_isolation_unplaced(dev);
 			return;
 		}
 	}
@@ -462,10 +556,11 @@ static void __iommu_isolation_place_device(struct isolation_provider *prov,
 	else
 		strscpy(reason, place.reason, sizeof(reason));
 	ret = isolation_group_add_device(group, dev, reason);
-	if (ret && place.group)
-		isolation_group_mark_incomplete(group, dev);
-	else if (ret)
-		dev_err(dev, "not in an isolation group: %d\n", ret);
+	if (!ret)
+		iommu_isolation_sweep(group, dev);
+	/* Not on -ENODEV: @dev is being deleted, or @prov is going away. */
+	else if (ret != -ENODEV)
+		iommu_isolation_unplaced(dev);
 	/* The members hold the group from now on. */
 	isolation_group_put(group);
 }
@@ -573,15 +668,19 @@ static void iommu_isolation_defer(struct device *dev, bool remove)
 {
 	struct iommu_isolation_deferral *d = kzalloc(sizeof(*d), GFP_KERNEL);
 
-	/* Not placed: refused by iommu_isolation_check(); not removed: till deleted. */
-	if (!d)
-		return;
-	d->dev = get_device(dev);
-	d->remove = remove;
 	mutex_lock(&iommu_isolation_lock);
-	list_add_tail(&d->node, &iommu_isolation_deferred);
+	if (d) {
+		d->dev = get_device(dev);
+		d->remove = remove;
+		list_add_tail(&d->node, &iommu_isolation_deferred);
+	} else if (!remove) {
+		/* Not removed stays in its group till deleted: closed. */
+		dev_err(dev, "its placement in an isolation group could not be deferred\n");
+		iommu_isolation_unplaced(dev);
+	}
 	mutex_unlock(&iommu_isolation_lock);
-	schedule_work(&iommu_isolation_work);
+	if (d)
+		schedule_work(&iommu_isolation_work);
 }
 
 /**
@@ -606,6 +705,37 @@ void iommu_isolation_add_device_trylock(struct device *dev)
 	}
 	iommu_isolation_add_device_locked(dev);
 	device_unlock(dev);
+}
+
+/**
+ * iommu_isolation_probe_failed - an IOMMU failed to probe a device
+ * @dev: a device that @ops's IOMMU failed to probe, for another reason
+ *	 than that it is not behind it
+ * @ops: the IOMMU driver's iommu_ops
+ * @err: the error
+ *
+ * @dev is in no iommu group, may be on any driver, and may still reach the
+ * devices that the PCI rules tie it to, below the same switch for one: if
+ * @ops provides isolation groups, @dev is marked unplaced, and the groups
+ * it belongs in cannot be locked.
+ *
+ * Context: process context, may sleep.
+ */
+void iommu_isolation_probe_failed(struct device *dev,
+				  const struct iommu_ops *ops, int err)
+{
+	struct iommu_isolation *iso;
+
+	mutex_lock(&iommu_isolation_lock);
+	list_for_each_entry(iso, &iommu_isolation_providers, node) {
+		if (iso->ops == ops) {
+			dev_err(dev, "%s could not probe it: %pe\n",
+				iso->provider.name, ERR_PTR(err));
+			iommu_isolation_unplaced(dev);
+			break;
+		}
+	}
+	mutex_unlock(&iommu_isolation_lock);
 }
 
 /**

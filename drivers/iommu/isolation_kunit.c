@@ -11,6 +11,7 @@
  * topology, which the boot tests give.
  */
 #include <kunit/device.h>
+#include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/device.h>
 #include <linux/iommu.h>
@@ -20,7 +21,10 @@
 
 struct iommu_isolation_test {
 	struct isolation_provider prov;
+	struct isolation_manager mgr;
 };
+
+static const struct isolation_manager_ops iommu_isolation_test_mgr_ops = {};
 
 KUNIT_DEFINE_ACTION_WRAPPER(iommu_group_put_action, iommu_group_put,
 			    struct iommu_group *);
@@ -146,6 +150,82 @@ static void iommu_isolation_check_refuses_split_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, -EBUSY, iommu_isolation_check_whole(b));
 }
 
+static struct isolation_group *test_alloc_fails(struct isolation_provider *prov)
+{
+	return ERR_PTR(-ENOMEM);
+}
+
+/* What state @group shows while the test's manager holds it. */
+static enum isolation_state test_held_state(struct kunit *test,
+					    struct isolation_group *group)
+{
+	struct iommu_isolation_test *t = test->priv;
+	enum isolation_state state;
+
+	KUNIT_ASSERT_EQ(test, 0, isolation_group_set_manager(group, &t->mgr));
+	state = isolation_group_state(group);
+	isolation_group_clear_manager(group, &t->mgr);
+	return state;
+}
+
+/*
+ * The first device of a group could not be placed: the group that forms
+ * around it later, without it, can never be locked, since the device may
+ * be on any driver.  The device is marked until it joins a group.
+ */
+static void iommu_isolation_unplaced_keeps_later_group_unlocked_test(struct kunit *test)
+{
+	struct iommu_group *igroup = test_iommu_group(test);
+	struct device *a = test_device(test, "iommu-iso-j", igroup);
+	struct device *b = test_device(test, "iommu-iso-k", igroup);
+	struct device *c = test_device(test, "iommu-iso-l",
+				       test_iommu_group(test));
+	unsigned int before = isolation_unplaced_count();
+
+	kunit_activate_static_stub(test, isolation_group_alloc,
+				   test_alloc_fails);
+	test_place(test, a);
+	kunit_deactivate_static_stub(test, isolation_group_alloc);
+	KUNIT_EXPECT_NULL(test, a->isolation_group);
+	KUNIT_EXPECT_TRUE(test, isolation_device_unplaced(a));
+	KUNIT_EXPECT_EQ(test, isolation_unplaced_count(), before + 1);
+
+	test_place(test, b);
+	test_place(test, c);
+	KUNIT_ASSERT_NOT_NULL(test, b->isolation_group);
+	KUNIT_ASSERT_NOT_NULL(test, c->isolation_group);
+	KUNIT_EXPECT_EQ(test, ISOLATION_GROUP_MANAGED,
+			test_held_state(test, b->isolation_group));
+	/* A device of another iommu group is not tied to a. */
+	KUNIT_EXPECT_EQ(test, ISOLATION_GROUP_LOCKED,
+			test_held_state(test, c->isolation_group));
+
+	/* Placed at last: the mark goes, the group stays as it is. */
+	test_place(test, a);
+	KUNIT_EXPECT_PTR_EQ(test, a->isolation_group, b->isolation_group);
+	KUNIT_EXPECT_FALSE(test, isolation_device_unplaced(a));
+	KUNIT_EXPECT_EQ(test, isolation_unplaced_count(), before);
+	KUNIT_EXPECT_EQ(test, ISOLATION_GROUP_MANAGED,
+			test_held_state(test, b->isolation_group));
+}
+
+/* A device deleted while marked unplaced takes its mark with it. */
+static void iommu_isolation_unplaced_mark_goes_with_device_test(struct kunit *test)
+{
+	struct device *dev = kunit_device_register(test, "iommu-iso-m");
+	unsigned int before = isolation_unplaced_count();
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	kunit_activate_static_stub(test, isolation_group_alloc,
+				   test_alloc_fails);
+	test_place(test, dev);
+	kunit_deactivate_static_stub(test, isolation_group_alloc);
+	KUNIT_EXPECT_TRUE(test, isolation_device_unplaced(dev));
+	KUNIT_EXPECT_EQ(test, isolation_unplaced_count(), before + 1);
+	kunit_device_unregister(test, dev);
+	KUNIT_EXPECT_EQ(test, isolation_unplaced_count(), before);
+}
+
 /* A device in no iommu group is none of the IOMMU core's business. */
 static void iommu_isolation_check_ignores_untranslated_test(struct kunit *test)
 {
@@ -159,13 +239,22 @@ static void iommu_isolation_check_ignores_untranslated_test(struct kunit *test)
 static int iommu_isolation_test_init(struct kunit *test)
 {
 	struct iommu_isolation_test *t;
+	int ret;
 
 	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
 	t->prov.name = "kunit-iommu";
+	t->mgr.name = "kunit-iommu";
+	t->mgr.ops = &iommu_isolation_test_mgr_ops;
 	test->priv = t;
-	return isolation_provider_register(&t->prov);
+	ret = isolation_manager_register(&t->mgr);
+	if (ret)
+		return ret;
+	ret = isolation_provider_register(&t->prov);
+	if (ret)
+		isolation_manager_unregister(&t->mgr);
+	return ret;
 }
 
 static void iommu_isolation_test_exit(struct kunit *test)
@@ -174,6 +263,7 @@ static void iommu_isolation_test_exit(struct kunit *test)
 
 	/* Before KUnit's cleanup: the groups go with their members. */
 	isolation_provider_unregister(&t->prov);
+	isolation_manager_unregister(&t->mgr);
 }
 
 static struct kunit_case iommu_isolation_test_cases[] = {
@@ -182,6 +272,8 @@ static struct kunit_case iommu_isolation_test_cases[] = {
 	KUNIT_CASE(iommu_isolation_check_refuses_unplaced_test),
 	KUNIT_CASE(iommu_isolation_check_refuses_split_test),
 	KUNIT_CASE(iommu_isolation_check_ignores_untranslated_test),
+	KUNIT_CASE(iommu_isolation_unplaced_keeps_later_group_unlocked_test),
+	KUNIT_CASE(iommu_isolation_unplaced_mark_goes_with_device_test),
 	{}
 };
 
