@@ -22,6 +22,7 @@
 struct iommu_isolation_test {
 	struct isolation_provider prov;
 	struct isolation_manager mgr;
+	struct device_driver *drv;	/* the manager's */
 };
 
 static const struct isolation_manager_ops iommu_isolation_test_mgr_ops = {};
@@ -155,17 +156,14 @@ static struct isolation_group *test_alloc_fails(struct isolation_provider *prov)
 	return ERR_PTR(-ENOMEM);
 }
 
-/* What state @group shows while the test's manager holds it. */
+/* The state of @dev's group, which the manager holds through @dev. */
 static enum isolation_state test_held_state(struct kunit *test,
-					    struct isolation_group *group)
+					    struct device *dev)
 {
 	struct iommu_isolation_test *t = test->priv;
-	enum isolation_state state;
 
-	KUNIT_ASSERT_EQ(test, 0, isolation_group_set_manager(group, &t->mgr));
-	state = isolation_group_state(group);
-	isolation_group_clear_manager(group, &t->mgr);
-	return state;
+	KUNIT_ASSERT_PTR_EQ(test, dev->driver, t->drv);
+	return isolation_group_state(dev->isolation_group);
 }
 
 /*
@@ -195,10 +193,10 @@ static void iommu_isolation_unplaced_keeps_later_group_unlocked_test(struct kuni
 	KUNIT_ASSERT_NOT_NULL(test, b->isolation_group);
 	KUNIT_ASSERT_NOT_NULL(test, c->isolation_group);
 	KUNIT_EXPECT_EQ(test, ISOLATION_GROUP_MANAGED,
-			test_held_state(test, b->isolation_group));
+			test_held_state(test, b));
 	/* A device of another iommu group is not tied to a. */
 	KUNIT_EXPECT_EQ(test, ISOLATION_GROUP_LOCKED,
-			test_held_state(test, c->isolation_group));
+			test_held_state(test, c));
 
 	/* Placed at last: the mark goes, the group stays as it is. */
 	test_place(test, a);
@@ -206,7 +204,7 @@ static void iommu_isolation_unplaced_keeps_later_group_unlocked_test(struct kuni
 	KUNIT_EXPECT_FALSE(test, isolation_device_unplaced(a));
 	KUNIT_EXPECT_EQ(test, isolation_unplaced_count(), before);
 	KUNIT_EXPECT_EQ(test, ISOLATION_GROUP_MANAGED,
-			test_held_state(test, b->isolation_group));
+			test_held_state(test, b));
 }
 
 /* A device deleted while marked unplaced takes its mark with it. */
@@ -248,10 +246,20 @@ static int iommu_isolation_test_init(struct kunit *test)
 	t->mgr.name = "kunit-iommu";
 	t->mgr.ops = &iommu_isolation_test_mgr_ops;
 	test->priv = t;
+	/*
+	 * The KUnit bus matches every device to every driver: the devices
+	 * bind to the manager's driver as they are registered, so each group
+	 * is held by the manager from its first member, locked if it can be.
+	 */
+	t->drv = kunit_driver_create(test, "iommu-iso-mgr");
+	if (IS_ERR(t->drv))
+		return PTR_ERR(t->drv);
 	ret = isolation_manager_register(&t->mgr);
 	if (ret)
 		return ret;
-	ret = isolation_provider_register(&t->prov);
+	ret = isolation_manager_add_driver(&t->mgr, t->drv);
+	if (!ret)
+		ret = isolation_provider_register(&t->prov);
 	if (ret)
 		isolation_manager_unregister(&t->mgr);
 	return ret;
@@ -263,6 +271,7 @@ static void iommu_isolation_test_exit(struct kunit *test)
 
 	/* Before KUnit's cleanup: the groups go with their members. */
 	isolation_provider_unregister(&t->prov);
+	isolation_manager_remove_driver(&t->mgr, t->drv);
 	isolation_manager_unregister(&t->mgr);
 }
 
