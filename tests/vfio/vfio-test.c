@@ -7,6 +7,7 @@
  *   vfio-test --try [--hold-ms MS] container|iommufd|cdev BDF...
  *   vfio-test [--nocap] write FILE TEXT [ERRNO]
  *   vfio-test faults MANAGER_FILE NAME
+ *   vfio-test rescan-faults BDF...
  *
  * container: the legacy container (/dev/vfio/vfio): VFIO_GET_API_VERSION;
  *	for the VFIO group of each device, VFIO_GROUP_GET_STATUS and
@@ -49,6 +50,15 @@
  * failure must fail the write, or be absorbed by a write that succeeds,
  * and a failed write must leave the group's manager and state as they
  * were.  Says how many points it injected, and fails if none was met.
+ *
+ * rescan-faults: remove the first BDF (the top of a PCI subtree, with the
+ * others below it) and rescan, with allocation failures injected into the
+ * rescan one point after another until it runs clean.  Where a failure
+ * left a device present but in no isolation group, it may be on any
+ * driver: each isolation group of the others must refuse a claim for
+ * "vfio" (EBUSY).  The clean rescan must put every device in one group,
+ * which a claim takes.  Says how many points it injected and how many left
+ * a device out, and fails if none did.
  *
  * Exits 0 if everything went as expected, 1 otherwise, and says why.
  */
@@ -525,6 +535,100 @@ static unsigned int fault_points(const char *file, const char *text,
 	fail("'%s' never ran clean", text);
 }
 
+/* The isolation group of @bdf, into @id ("" if none); whether it exists. */
+static bool group_of(const char *bdf, char *id, size_t size)
+{
+	char link[PATH_MAX], target[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s", bdf);
+	if (access(link, F_OK))
+		return false;
+	snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/isolation_group",
+		 bdf);
+	n = readlink(link, target, sizeof(target) - 1);
+	target[n < 0 ? 0 : n] = '\0';
+	snprintf(id, size, "%s", n < 0 ? "" : strrchr(target, '/') + 1);
+	return true;
+}
+
+/* A claim of group @id for vfio, taken back at once: 0 or the errno. */
+static int claim_once(const char *id)
+{
+	char path[PATH_MAX];
+	int err;
+
+	snprintf(path, sizeof(path), "/sys/kernel/isolation_groups/%s/manager",
+		 id);
+	err = write_once(path, "vfio", -1, 0);
+	if (!err && write_once(path, "\n", -1, 0))
+		fail("could not release group %s", id);
+	return err;
+}
+
+static int rescan_faults(int n_bdf, char **bdf)
+{
+	int nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	char remove[PATH_MAX], id[MAX_DEVICES][32], *out;
+	unsigned int n, points = 0, left_out = 0;
+	bool present[MAX_DEVICES], met;
+	int i, j, err;
+
+	if (nth_fd < 0)
+		fail("/proc/thread-self/fail-nth: %s", strerror(errno));
+	if (n_bdf > MAX_DEVICES)
+		fail("at most %d devices", MAX_DEVICES);
+	snprintf(remove, sizeof(remove), "/sys/bus/pci/devices/%s/remove",
+		 bdf[0]);
+	for (n = 1; n < 5000; n++) {
+		if (!access(remove, F_OK) && write_once(remove, "1", -1, 0))
+			fail("could not remove %s", bdf[0]);
+		write_once("/sys/bus/pci/rescan", "1", nth_fd, n);
+		met = fault_met(nth_fd);
+
+		out = NULL;
+		for (i = 0; i < n_bdf; i++) {
+			present[i] = group_of(bdf[i], id[i], sizeof(id[i]));
+			if (present[i] && !*id[i])
+				out = bdf[i];
+		}
+		if (!met) {
+			for (i = 0; i < n_bdf; i++)
+				if (!present[i] || strcmp(id[i], id[0]))
+					fail("clean rescan: %s is %s", bdf[i],
+					     present[i] ? "not in the group of the others" : "missing");
+			if ((err = claim_once(id[0])))
+				fail("clean rescan: group %s cannot be claimed: %s",
+				     id[0], strerror(err));
+			break;
+		}
+		points++;
+		if (!out)
+			continue;
+		left_out++;
+		for (i = 0; i < n_bdf; i++) {
+			if (!present[i] || !*id[i])
+				continue;
+			for (j = 0; j < i && strcmp(id[j], id[i]); j++)
+				;
+			if (j < i)
+				continue;	/* that group was tried */
+			err = claim_once(id[i]);
+			if (err != EBUSY)
+				fail("fault %u: %s is in no isolation group, yet a claim of group %s (of %s) %s",
+				     n, out, id[i], bdf[i],
+				     err ? strerror(err) : "succeeded");
+		}
+	}
+	if (n == 5000)
+		fail("the rescan never ran clean");
+	if (!left_out)
+		fail("no failure among %u left a device out of its group", points);
+	printf("rescan faults: %u points, %u left a device out of its group, each group it belongs in refused a claim\n",
+	       points, left_out);
+	return 0;
+}
+
 static int faults(const char *file, const char *name)
 {
 	int nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
@@ -548,7 +652,8 @@ static void __attribute__((noreturn)) usage(void)
 	fputs("usage: vfio-test [--refused|--busy] [--hold] container|iommufd|cdev BDF...\n"
 	      "       vfio-test --try [--hold-ms MS] container|iommufd|cdev BDF...\n"
 	      "       vfio-test [--nocap] write FILE TEXT [ERRNO]\n"
-	      "       vfio-test faults MANAGER_FILE NAME\n", stderr);
+	      "       vfio-test faults MANAGER_FILE NAME\n"
+	      "       vfio-test rescan-faults BDF...\n", stderr);
 	exit(2);
 }
 
@@ -591,6 +696,8 @@ int main(int argc, char **argv)
 		usage();
 	if (!strcmp(mode, "faults") && argc == 4)
 		return faults(argv[2], argv[3]);
+	if (!strcmp(mode, "rescan-faults"))
+		return rescan_faults(argc - 2, argv + 2);
 	if (argc - 2 > MAX_DEVICES)
 		fail("at most %d devices", MAX_DEVICES);
 	if (!strcmp(mode, "container"))
