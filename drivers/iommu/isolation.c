@@ -728,7 +728,11 @@ void iommu_isolation_probe_failed(struct device *dev,
 
 	mutex_lock(&iommu_isolation_lock);
 	list_for_each_entry(iso, &iommu_isolation_providers, node) {
-		if (iso->ops == ops) {
+		/*
+		 * A device still in a group has left its iommu group, and
+		 * leaves this one too (iommu_isolation_remove_device()).
+		 */
+		if (iso->ops == ops && !READ_ONCE(dev->isolation_group)) {
 			dev_err(dev, "%s could not probe it: %pe\n",
 				iso->provider.name, ERR_PTR(err));
 			iommu_isolation_unplaced(dev);
