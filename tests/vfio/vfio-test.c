@@ -468,8 +468,11 @@ static void read_line(const char *path, char *buf, size_t size)
 static int write_once(const char *path, const char *text, int nth_fd,
 		      unsigned int nth)
 {
-	int fd = open_or_fail(path), ret = 0;
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
 	char arm[16];
+
+	if (fd < 0)
+		fail("open %s: %s", path, strerror(errno));
 
 	snprintf(arm, sizeof(arm), "%u", nth);
 	if (nth && pwrite(nth_fd, arm, strlen(arm), 0) < 0)
