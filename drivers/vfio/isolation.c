@@ -51,8 +51,18 @@
  *   driver_override), and when that driver registers its claim, after
  *   VFIO took the groups that waited for it, it binds their devices.
  *
+ * - A user must never keep a group while a host driver runs in it.  No host
+ *   driver can bind to a device of a group that VFIO holds, but a group
+ *   can stop being locked under a user all the same: a device that its
+ *   IOMMU placed late joins it on a host driver, or a device that belongs
+ *   in it could not join it.  VFIO cannot take devices back, so it asks the
+ *   user to give them back with the device request, as on hot-unplug (a
+ *   user such as QEMU unplugs them from its guest), and the checks at open
+ *   refuse new access meanwhile.
+ *
  * The isolation core calls VFIO's notify and prepare callbacks under the
- * group's mutex, which VFIO takes before its own lock: notify only logs.
+ * group's mutex, which VFIO takes before its own lock: notify only logs,
+ * and leaves the device requests to a work item.
  * vfio_isolation_lock protects the list of claims and their users, and
  * nothing is called under it.  A claim is used only while counted in its
  * users, and vfio_isolation_remove_claim() waits for them: the module of
@@ -67,6 +77,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/vfio.h>
+#include <linux/workqueue.h>
 
 #include "vfio.h"
 
@@ -176,7 +187,14 @@ static bool vfio_isolation_prepare_device(struct isolation_manager *mgr,
 	return ret;
 }
 
-/* Only logs: it runs under the isolation group's mutex. */
+static void vfio_isolation_request_fn(struct work_struct *work)
+{
+	vfio_request_unisolated_devices();
+}
+
+static DECLARE_WORK(vfio_isolation_request_work, vfio_isolation_request_fn);
+
+/* It runs under the isolation group's mutex: only logs, or queues. */
 static void vfio_isolation_notify(struct isolation_manager *mgr,
 				  struct isolation_group *group,
 				  struct device *dev, enum isolation_event event)
@@ -190,6 +208,10 @@ static void vfio_isolation_notify(struct isolation_manager *mgr,
 		break;
 	case ISOLATION_EVENT_DEVICE_REMOVED:
 		dev_dbg(dev, "vfio: left isolation group %d\n", id);
+		break;
+	case ISOLATION_EVENT_UNLOCKED:
+		/* Its users, if it has any, must give its devices back. */
+		schedule_work(&vfio_isolation_request_work);
 		break;
 	default:
 		break;
@@ -446,4 +468,6 @@ int __init vfio_isolation_init(void)
 void vfio_isolation_exit(void)
 {
 	isolation_manager_unregister(&vfio_isolation_manager);
+	/* No notify from now on, so nothing queues it again. */
+	cancel_work_sync(&vfio_isolation_request_work);
 }
