@@ -5,7 +5,7 @@
  *
  *   vfio-test [--refused|--busy] [--hold] container|iommufd|cdev BDF...
  *   vfio-test --try [--hold-ms MS] container|iommufd|cdev BDF...
- *   vfio-test [--nocap] write FILE TEXT [ERRNO]
+ *   vfio-test [--nocap] [--fail-nth N] write FILE TEXT [ERRNO]
  *   vfio-test faults MANAGER_FILE NAME
  *   vfio-test rescan-faults BDF...
  *
@@ -43,6 +43,9 @@
  * to succeed, or to fail with ERRNO (a name such as EBUSY).  TEXT may hold
  * the escapes \n, \\, \0 and \xHH, for bytes a shell argument cannot.
  * --nocap: write without CAP_SYS_ADMIN, still as root.
+ * --fail-nth N: the N-th allocation of the write fails
+ *	(/proc/thread-self/fail-nth, failslab); the run fails if the write
+ *	made fewer.
  *
  * faults: claim the group of MANAGER_FILE for the manager NAME, then
  * release it, with allocation failures injected one point after another
@@ -415,17 +418,50 @@ static void drop_sys_admin(void)
 	say("dropped CAP_SYS_ADMIN");
 }
 
+static unsigned int fail_nth;
+
+/* Arm the fail_nth-th allocation failure of this thread, or disarm it. */
+static void arm_fail_nth(bool arm)
+{
+	static int nth_fd = -1;
+	char text[16] = "";
+
+	if (!fail_nth)
+		return;
+	if (nth_fd < 0)
+		nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	if (nth_fd < 0)
+		fail("/proc/thread-self/fail-nth: %s", strerror(errno));
+	if (!arm) {
+		if (pread(nth_fd, text, sizeof(text) - 1, 0) < 0 ||
+		    pwrite(nth_fd, "0", 1, 0) < 0)
+			fail("fail-nth: %s", strerror(errno));
+		if (atoi(text))
+			fail("the write made fewer than %u allocations",
+			     fail_nth);
+		return;
+	}
+	snprintf(text, sizeof(text), "%u", fail_nth);
+	if (pwrite(nth_fd, text, strlen(text), 0) < 0)
+		fail("fail-nth: %s", strerror(errno));
+}
+
 static int write_file(const char *file, const char *text, const char *want)
 {
 	int fd = open(file, O_WRONLY | O_CLOEXEC);
 	static char buf[8192];
 	size_t len = unescape(text, buf, sizeof(buf));
 	ssize_t n;
+	int err;
 
 	/* A file that cannot be written at all refuses at the open. */
 	if (fd < 0 && (!want || errno != errno_of(want)))
 		fail("open %s: %s", file, strerror(errno));
+	arm_fail_nth(true);
 	n = fd < 0 ? -1 : write(fd, buf, len);
+	err = errno;
+	arm_fail_nth(false);
+	errno = err;
 	if (n < 0 && !want)
 		fail("write '%s' to %s: %s", text, file, strerror(errno));
 	if (n >= 0 && want)
@@ -654,7 +690,7 @@ static void __attribute__((noreturn)) usage(void)
 {
 	fputs("usage: vfio-test [--refused|--busy] [--hold] container|iommufd|cdev BDF...\n"
 	      "       vfio-test --try [--hold-ms MS] container|iommufd|cdev BDF...\n"
-	      "       vfio-test [--nocap] write FILE TEXT [ERRNO]\n"
+	      "       vfio-test [--nocap] [--fail-nth N] write FILE TEXT [ERRNO]\n"
 	      "       vfio-test faults MANAGER_FILE NAME\n"
 	      "       vfio-test rescan-faults BDF...\n", stderr);
 	exit(2);
@@ -676,6 +712,11 @@ int main(int argc, char **argv)
 			hold = true;
 		else if (!strcmp(argv[1], "--nocap"))
 			nocap = true;
+		else if (!strcmp(argv[1], "--fail-nth") && argc > 2) {
+			fail_nth = atoi(argv[2]);
+			argc--;
+			argv++;
+		}
 		else if (!strcmp(argv[1], "--try"))
 			trying = true;
 		else if (!strcmp(argv[1], "--hold-ms") && argc > 2) {
@@ -695,7 +736,7 @@ int main(int argc, char **argv)
 			drop_sys_admin();
 		return write_file(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
 	}
-	if (nocap)
+	if (nocap || fail_nth)
 		usage();
 	if (!strcmp(mode, "faults") && argc == 4)
 		return faults(argv[2], argv[3]);
