@@ -642,6 +642,10 @@ static int rescan_faults(int n_bdf, char **bdf)
 			break;
 		}
 		points++;
+		/* Where it is, should a step hang. */
+		printf("rescan faults: point %u: %s\n", n,
+		       out ? out : "every device placed");
+		fflush(stdout);
 		if (!out)
 			continue;
 		left_out++;
