@@ -7,7 +7,7 @@
  *   vfio-test --try [--hold-ms MS] container|iommufd|cdev BDF...
  *   vfio-test [--nocap] [--fail-nth N] write FILE TEXT [ERRNO]
  *   vfio-test faults MANAGER_FILE NAME
- *   vfio-test rescan-faults BDF...
+ *   vfio-test rescan-faults [--points FIRST-LAST] BDF...
  *
  * container: the legacy container (/dev/vfio/vfio): VFIO_GET_API_VERSION;
  *	for the VFIO group of each device, VFIO_GROUP_GET_STATUS and
@@ -61,7 +61,9 @@
  * driver: each isolation group of the others must refuse a claim for
  * "vfio" (EBUSY).  The clean rescan must put every device in one group,
  * which a claim takes.  Says how many points it injected and how many left
- * a device out, and fails if none did.
+ * a device out, and fails if none did.  --points injects only those points,
+ * so that a long run can be split across steps: the first range must leave
+ * a device out, the last one must end clean.
  *
  * Exits 0 if everything went as expected, 1 otherwise, and says why.
  */
@@ -605,7 +607,8 @@ static int claim_once(const char *id)
 	return err;
 }
 
-static int rescan_faults(int n_bdf, char **bdf)
+static int rescan_faults(int n_bdf, char **bdf, unsigned int first,
+			 unsigned int last)
 {
 	int nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
 	char remove[PATH_MAX], id[MAX_DEVICES][32], *out;
@@ -619,7 +622,7 @@ static int rescan_faults(int n_bdf, char **bdf)
 		fail("at most %d devices", MAX_DEVICES);
 	snprintf(remove, sizeof(remove), "/sys/bus/pci/devices/%s/remove",
 		 bdf[0]);
-	for (n = 1; n < 5000; n++) {
+	for (n = first; n <= last; n++) {
 		if (!access(remove, F_OK) && write_once(remove, "1", -1, 0))
 			fail("could not remove %s", bdf[0]);
 		write_once("/sys/bus/pci/rescan", "1", nth_fd, n);
@@ -663,12 +666,13 @@ static int rescan_faults(int n_bdf, char **bdf)
 				     err ? strerror(err) : "succeeded");
 		}
 	}
-	if (n == 5000)
+	if (n > last && last == 5000)
 		fail("the rescan never ran clean");
-	if (!left_out)
+	if (!left_out && first == 1)
 		fail("no failure among %u left a device out of its group", points);
-	printf("rescan faults: %u points, %u left a device out of its group, each group it belongs in refused a claim\n",
-	       points, left_out);
+	printf("rescan faults: %u points (%u-%u%s), %u left a device out of its group, each group it belongs in refused a claim\n",
+	       points, first, n > last ? last : n,
+	       n > last ? ", not clean yet" : ", then clean", left_out);
 	return 0;
 }
 
@@ -696,7 +700,7 @@ static void __attribute__((noreturn)) usage(void)
 	      "       vfio-test --try [--hold-ms MS] container|iommufd|cdev BDF...\n"
 	      "       vfio-test [--nocap] [--fail-nth N] write FILE TEXT [ERRNO]\n"
 	      "       vfio-test faults MANAGER_FILE NAME\n"
-	      "       vfio-test rescan-faults BDF...\n", stderr);
+	      "       vfio-test rescan-faults [--points FIRST-LAST] BDF...\n", stderr);
 	exit(2);
 }
 
@@ -744,8 +748,17 @@ int main(int argc, char **argv)
 		usage();
 	if (!strcmp(mode, "faults") && argc == 4)
 		return faults(argv[2], argv[3]);
+	if (!strcmp(mode, "rescan-faults") && argc > 4 &&
+	    !strcmp(argv[2], "--points")) {
+		unsigned int first = 0, last = 0;
+
+		if (sscanf(argv[3], "%u-%u", &first, &last) != 2 || !first ||
+		    first > last)
+			usage();
+		return rescan_faults(argc - 4, argv + 4, first, last);
+	}
 	if (!strcmp(mode, "rescan-faults"))
-		return rescan_faults(argc - 2, argv + 2);
+		return rescan_faults(argc - 2, argv + 2, 1, 5000);
 	if (argc - 2 > MAX_DEVICES)
 		fail("at most %d devices", MAX_DEVICES);
 	if (!strcmp(mode, "container"))
