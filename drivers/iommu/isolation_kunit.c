@@ -23,6 +23,7 @@ struct iommu_isolation_test {
 	struct isolation_provider prov;
 	struct isolation_manager mgr;
 	struct device_driver *drv;	/* the manager's */
+	bool mgr_registered, prov_registered;
 };
 
 static const struct isolation_manager_ops iommu_isolation_test_mgr_ops = {};
@@ -251,17 +252,22 @@ static int iommu_isolation_test_init(struct kunit *test)
 	 * bind to the manager's driver as they are registered, so each group
 	 * is held by the manager from its first member, locked if it can be.
 	 */
-	t->drv = kunit_driver_create(test, "iommu-iso-mgr");
+	/*
+	 * Named for the case: the driver of the case before may still be in
+	 * sysfs, its release delayed (CONFIG_DEBUG_KOBJECT_RELEASE).
+	 */
+	t->drv = kunit_driver_create(test, test->name);
 	if (IS_ERR(t->drv))
 		return PTR_ERR(t->drv);
 	ret = isolation_manager_register(&t->mgr);
 	if (ret)
 		return ret;
+	t->mgr_registered = true;
 	ret = isolation_manager_add_driver(&t->mgr, t->drv);
-	if (!ret)
-		ret = isolation_provider_register(&t->prov);
 	if (ret)
-		isolation_manager_unregister(&t->mgr);
+		return ret;
+	ret = isolation_provider_register(&t->prov);
+	t->prov_registered = !ret;
 	return ret;
 }
 
@@ -269,10 +275,16 @@ static void iommu_isolation_test_exit(struct kunit *test)
 {
 	struct iommu_isolation_test *t = test->priv;
 
+	/* KUnit calls it after a failed init too: undo what init did. */
+	if (!t)
+		return;
 	/* Before KUnit's cleanup: the groups go with their members. */
-	isolation_provider_unregister(&t->prov);
-	isolation_manager_remove_driver(&t->mgr, t->drv);
-	isolation_manager_unregister(&t->mgr);
+	if (t->prov_registered)
+		isolation_provider_unregister(&t->prov);
+	if (t->mgr_registered) {
+		isolation_manager_remove_driver(&t->mgr, t->drv);
+		isolation_manager_unregister(&t->mgr);
+	}
 }
 
 static struct kunit_case iommu_isolation_test_cases[] = {
