@@ -22,6 +22,7 @@
 #include <kunit/test-bug.h>
 #include <kunit/test.h>
 #include <linux/cred.h>
+#include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/isolation.h>
@@ -228,6 +229,14 @@ static void iso_bus_release(struct device *dev)
 
 static void iso_bus_driver(struct kunit *test, struct device_driver *drv)
 {
+	int i;
+
+	/*
+	 * The same driver, registered by a case before, may still be on the
+	 * bus: CONFIG_DEBUG_KOBJECT_RELEASE delays its release by up to 4 s.
+	 */
+	for (i = 0; i < 100 && driver_find(drv->name, drv->bus); i++)
+		msleep(50);
 	KUNIT_ASSERT_EQ(test, 0, driver_register(drv));
 	KUNIT_ASSERT_EQ(test, 0,
 			kunit_add_action_or_reset(test, driver_unregister_action,
