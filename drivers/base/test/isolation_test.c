@@ -227,15 +227,31 @@ static void iso_bus_release(struct device *dev)
 	kfree(dev);
 }
 
+/* Whether the driver's directory is still in sysfs. */
+static bool iso_bus_driver_in_sysfs(const struct device_driver *drv)
+{
+	char path[96];
+	struct file *f;
+
+	snprintf(path, sizeof(path), "bus/%s/drivers/%s", drv->bus->name,
+		 drv->name);
+	f = file_open_root_mnt(iso_sysfs, path, O_RDONLY | O_DIRECTORY, 0);
+	if (IS_ERR(f))
+		return false;
+	filp_close(f, NULL);
+	return true;
+}
+
 static void iso_bus_driver(struct kunit *test, struct device_driver *drv)
 {
 	int i;
 
 	/*
-	 * The same driver, registered by a case before, may still be on the
-	 * bus: CONFIG_DEBUG_KOBJECT_RELEASE delays its release by up to 4 s.
+	 * The same driver, registered by a case before, may still be in
+	 * sysfs: CONFIG_DEBUG_KOBJECT_RELEASE delays its release by up to
+	 * 4 s.
 	 */
-	for (i = 0; i < 100 && driver_find(drv->name, drv->bus); i++)
+	for (i = 0; i < 200 && iso_bus_driver_in_sysfs(drv); i++)
 		msleep(50);
 	KUNIT_ASSERT_EQ(test, 0, driver_register(drv));
 	KUNIT_ASSERT_EQ(test, 0,
