@@ -607,64 +607,9 @@ static int claim_once(const char *id)
 	return err;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char * const *)a, *(char * const *)b);
-}
-
-/* The names in /sys/bus/pci/slots, sorted, into @buf. */
-static void slot_names(char *buf, size_t size)
-{
-	DIR *d = opendir("/sys/bus/pci/slots");
-	char *name[64];
-	struct dirent *e;
-	size_t n = 0, i, len = 0;
-
-	buf[0] = '\0';
-	if (!d)
-		return;
-	while ((e = readdir(d)) && n < 64)
-		if (e->d_name[0] != '.')
-			name[n++] = strdup(e->d_name);
-	closedir(d);
-	qsort(name, n, sizeof(*name), cmp_names);
-	for (i = 0; i < n; i++) {
-		len += snprintf(buf + len, len < size ? size - len : 0, "%s ",
-				name[i]);
-		free(name[i]);
-	}
-}
-
-/*
- * After a remove, until the removed ports' hotplug slots are gone from
- * sysfs: the debug kernel delays their release (DEBUG_KOBJECT_RELEASE), and
- * a slot created meanwhile with the same number gets a name that an older
- * one may still hold (a duplicate-filename warning of the PCI core).  The
- * first time, wait out the longest delay and remember what is left.
- */
-static void wait_slots_gone(char *settled, size_t size)
-{
-	char now[1024];
-	int i;
-
-	if (!*settled) {
-		sleep(5);
-		slot_names(settled, size);
-		return;
-	}
-	for (i = 0; i < 100; i++) {
-		slot_names(now, sizeof(now));
-		if (!strcmp(now, settled))
-			return;
-		usleep(100000);
-	}
-	fail("hotplug slots '%s' left after a remove, not '%s'", now, settled);
-}
-
 static int rescan_faults(int n_bdf, char **bdf, unsigned int first,
 			 unsigned int last)
 {
-	char settled[1024] = "";
 	int nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
 	char remove[PATH_MAX], id[MAX_DEVICES][32], *out;
 	unsigned int n, points = 0, left_out = 0;
@@ -680,7 +625,6 @@ static int rescan_faults(int n_bdf, char **bdf, unsigned int first,
 	for (n = first; n <= last; n++) {
 		if (!access(remove, F_OK) && write_once(remove, "1", -1, 0))
 			fail("could not remove %s", bdf[0]);
-		wait_slots_gone(settled, sizeof(settled));
 		write_once("/sys/bus/pci/rescan", "1", nth_fd, n);
 		met = fault_met(nth_fd);
 
