@@ -638,8 +638,9 @@ static int rescan_faults(int n_bdf, char **bdf, unsigned int first,
 			for (i = 0; i < n_bdf; i++)
 				if (!present[i] || strcmp(id[i], id[0]))
 					fail("clean rescan: %s is %s", bdf[i],
-					     present[i] ? "not in the group of the others" : "missing");
-			if ((err = claim_once(id[0])))
+					     present[i] ? "apart" : "missing");
+			err = claim_once(id[0]);
+			if (err)
 				fail("clean rescan: group %s cannot be claimed: %s",
 				     id[0], strerror(err));
 			break;
@@ -724,8 +725,7 @@ int main(int argc, char **argv)
 			fail_nth = atoi(argv[2]);
 			argc--;
 			argv++;
-		}
-		else if (!strcmp(argv[1], "--try"))
+		} else if (!strcmp(argv[1], "--try"))
 			trying = true;
 		else if (!strcmp(argv[1], "--hold-ms") && argc > 2) {
 			hold_ms = atoi(argv[2]);
