@@ -139,6 +139,57 @@ def tool_test(work):
     return []
 
 
+def export_locked(out):
+    """tree.export() under the export lock: two exports would check out each
+    other's commits under each other's builds."""
+    (CACHE / "export").mkdir(parents=True, exist_ok=True)
+    lock = open(CACHE / "export" / ".lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise Failure("another ./iso export is running on this cache; wait for it")
+    try:
+        return lock, tree.export(out)
+    except BaseException:
+        lock.close()
+        raise
+
+
+def export_check():
+    """The series exports: one patch per line of patches/series, and a cover
+    letter that names the base it was exported against, in its text and in
+    the base-commit: trailer, which is the same commit on every machine."""
+    with tempfile.TemporaryDirectory() as out:
+        try:
+            lock, (repo, out) = export_locked(Path(out) / "series")
+        except Failure as e:
+            return [f"export: {e}"]
+        with lock:
+            git = ["git", "-C", str(repo)]
+            sha = subprocess.run(git + ["rev-parse", "base"], capture_output=True,
+                                 text=True).stdout.strip()
+            date = subprocess.run(git + ["log", "-1", "--format=%aI %cI", "base"],
+                                  capture_output=True, text=True).stdout.split()
+        patches = sorted(out.glob("*.patch"))
+        cover = out / "0000-cover-letter.patch"
+        text = cover.read_text() if cover.is_file() else ""
+        version = tree.base().version
+        bad = []
+        if len(patches) != len(tree.read_series()) + 1:
+            bad.append(f"{len(patches)} files for {len(tree.read_series())} patches "
+                       "and a cover letter")
+        if f"Base: Linux {version}." not in text or tree.BASE_MARK in text:
+            bad.append(f"the cover letter does not name the base, Linux {version}")
+        if not re.search(rf"^base-commit: {sha}$", text, re.M):
+            bad.append(f"the cover letter has no 'base-commit: {sha}' trailer")
+        fixed = tree.BASE_COMMIT_ENV["GIT_AUTHOR_DATE"].replace("+0000", "+00:00")
+        if date != [fixed, fixed]:
+            bad.append(f"the base commit {sha} is not made the fixed way ({date})")
+    log(f"export: {'FAIL' if bad else 'ok'} ({len(patches)} files, base-commit {sha[:12]})")
+    return [f"export:\n    " + "\n    ".join(bad)] if bad else []
+
+
 # --- commands -------------------------------------------------------------------
 
 def cmd_assemble(args):
@@ -231,6 +282,7 @@ def cmd_test(args):
 
     step("checkpatch --strict", checkpatch(work))
     step("kernel-doc", kernel_doc(work))
+    step("export", export_check())
     results.append(("kunit", kbuild.kunit(work)))
     kernel = boot_kernel(work, args.debug)
     step("sparse and W=1", sparse(work, kernel.parents[3]))
@@ -323,14 +375,8 @@ def cmd_export(args):
         raise Failure("--from is for --build: it names the first patch to build")
     if args.first < 1:
         raise Failure(f"--from {args.first}: patches are numbered from 1")
-    # Two exports would check out each other's commits under each other's builds.
-    (CACHE / "export").mkdir(parents=True, exist_ok=True)
-    with open(CACHE / "export" / ".lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise Failure("another ./iso export is running on this cache; wait for it")
-        repo, out = tree.export(args.out)
+    lock, (repo, out) = export_locked(args.out)
+    with lock:
         if args.build:
             build_each_patch(repo, args.first)
     print(out)

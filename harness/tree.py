@@ -506,6 +506,18 @@ def git_identity():
     return ["-c", f"user.name={who[0]}", "-c", f"user.email={who[1]}"]
 
 
+# The base's commit in the export repository is made the same way on every
+# machine (one commit of the base tree, with a fixed author, committer and
+# date), so that the base-commit: trailer of the cover letter names the same
+# commit wherever the series is exported from the same base.  A change of
+# how it is made changes BASE_COMMIT_FORMAT, so that caches make it again.
+BASE_COMMIT_FORMAT = "base commit v2: "
+BASE_COMMIT_ENV = {"GIT_AUTHOR_NAME": "base", "GIT_AUTHOR_EMAIL": "base@localhost",
+                   "GIT_AUTHOR_DATE": "2000-01-01T00:00:00+0000",
+                   "GIT_COMMITTER_NAME": "base", "GIT_COMMITTER_EMAIL": "base@localhost",
+                   "GIT_COMMITTER_DATE": "2000-01-01T00:00:00+0000"}
+
+
 def export(out):
     """Turn the series into a git format-patch series against the base.
 
@@ -516,17 +528,16 @@ def export(out):
     repo = CACHE / "export" / "linux"
     git = ["git", "-C", str(repo)]
     stamp = repo / ".git" / "isolation-base"
-    if not stamp.is_file() or stamp.read_text() != b.version:
+    if not stamp.is_file() or stamp.read_text() != BASE_COMMIT_FORMAT + b.version:
         log(f"making a git repository of the base (Linux {b.version}); once, about a minute")
         shutil.rmtree(repo, ignore_errors=True)
         repo.mkdir(parents=True)
         run(["rsync", "-a", "--exclude=/.git", f"{b.path}/", f"{repo}/"])
         run(git + ["init", "-q"])
         run(git + ["add", "-A", "-f"])
-        run(git + ["-c", "user.name=base", "-c", "user.email=base@localhost",
-                   "commit", "-q", "-m", f"Linux {b.version}"])
+        run(git + ["commit", "-q", "-m", f"Linux {b.version}"], env=BASE_COMMIT_ENV)
         run(git + ["tag", "-f", "base"])
-        stamp.write_text(b.version)
+        stamp.write_text(BASE_COMMIT_FORMAT + b.version)
     ident = git_identity()
     versions = new_file_versions(changes)
     run(git + ["checkout", "-q", "-f", "--detach", "base"])
@@ -545,8 +556,9 @@ def export(out):
         run(git + ident + ["commit", "-q", "-s", "-F", "-"], input=c.message())
     out = Path(out).resolve()
     shutil.rmtree(out, ignore_errors=True)
-    run(git + ["format-patch", "-q", "--cover-letter", "-o", str(out), "base..HEAD"])
-    fill_cover_letter(out / "0000-cover-letter.patch")
+    run(git + ["format-patch", "-q", "--cover-letter", "--base=base", "-o", str(out),
+               "base..HEAD"])
+    fill_cover_letter(out / "0000-cover-letter.patch", b.version)
     log(f"exported {len(changes)} patches against Linux {b.version} to {out}")
     return repo, out
 
@@ -554,12 +566,20 @@ def export(out):
 COVER_LETTER = REPO / "patches" / "cover-letter"
 
 
-def fill_cover_letter(path):
+# Where patches/cover-letter names the base; the export writes it.
+BASE_MARK = "@BASE@"
+
+
+def fill_cover_letter(path, version):
     """Put patches/cover-letter (a Subject: line, a blank line, the body)
-    in place of the template that git format-patch writes."""
+    in place of the template that git format-patch writes, with the base
+    it was exported against (@version) in place of BASE_MARK."""
     head, _, body = COVER_LETTER.read_text().partition("\n\n")
     if not head.startswith("Subject: ") or "\n" in head or not body.strip():
         raise Failure(f"{COVER_LETTER}: expected a Subject: line, a blank line, then the body")
+    if BASE_MARK not in body:
+        raise Failure(f"{COVER_LETTER}: no {BASE_MARK} where the base is named")
+    body = body.replace(BASE_MARK, f"Linux {version}")
     text = path.read_text()
     for mark in ("*** SUBJECT HERE ***", "*** BLURB HERE ***"):
         if mark not in text:
