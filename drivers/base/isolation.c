@@ -1098,12 +1098,15 @@ static bool isolation_group_apply_reservation(struct isolation_group *group,
  * and mark incomplete the groups that its rules tie @dev to, also those
  * that form later: @dev may be on any driver, and reach them.  It costs no
  * allocation, so that it cannot fail where an allocation just did.  It
- * goes when @dev joins a group, or is deleted.
+ * goes when @dev joins a group, or is deleted; a device that device_del()
+ * is taking away is not marked.
  *
  * Context: process context, may sleep.
  */
 void isolation_device_mark_unplaced(struct device *dev)
 {
+	bool dead;
+
 	if (!dev->p)
 		return;
 	mutex_lock(&isolation_lock);
@@ -1111,8 +1114,20 @@ void isolation_device_mark_unplaced(struct device *dev)
 		WRITE_ONCE(dev->p->isolation_unplaced, true);
 		WRITE_ONCE(isolation_unplaced_devices, isolation_unplaced_devices + 1);
 	}
+	/*
+	 * A device that device_del() is taking away keeps no mark, which
+	 * nothing would clear: either isolation_device_del() sees the mark,
+	 * or we see the device dead (pairs with the barrier there).
+	 */
+	smp_mb();
+	dead = dev->p->dead;
+	if (dead) {
+		WRITE_ONCE(dev->p->isolation_unplaced, false);
+		WRITE_ONCE(isolation_unplaced_devices, isolation_unplaced_devices - 1);
+	}
 	mutex_unlock(&isolation_lock);
-	dev_err(dev, "not in an isolation group: the groups it belongs in cannot be locked\n");
+	if (!dead)
+		dev_err(dev, "not in an isolation group: the groups it belongs in cannot be locked\n");
 }
 EXPORT_SYMBOL_IF_KUNIT(isolation_device_mark_unplaced);
 
@@ -1970,6 +1985,12 @@ void isolation_device_bound(struct device *dev)
 void isolation_device_del(struct device *dev)
 {
 	isolation_group_remove_device(dev);
+	/*
+	 * kill_device() marked @dev dead: a provider's mark made after this
+	 * sees that (isolation_device_mark_unplaced()), one made before is
+	 * seen here.
+	 */
+	smp_mb();
 	isolation_device_clear_unplaced(dev);
 }
 

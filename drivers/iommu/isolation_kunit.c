@@ -225,6 +225,21 @@ static void iommu_isolation_unplaced_mark_goes_with_device_test(struct kunit *te
 	KUNIT_EXPECT_EQ(test, isolation_unplaced_count(), before);
 }
 
+/* A mark that comes as the device is deleted does not outlive it. */
+static void iommu_isolation_unplaced_mark_after_delete_test(struct kunit *test)
+{
+	struct device *dev = kunit_device_register(test, "iommu-iso-d");
+	unsigned int before = isolation_unplaced_count();
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	get_device(dev);
+	kunit_device_unregister(test, dev);
+	isolation_device_mark_unplaced(dev);
+	KUNIT_EXPECT_FALSE(test, isolation_device_unplaced(dev));
+	KUNIT_EXPECT_EQ(test, isolation_unplaced_count(), before);
+	put_device(dev);
+}
+
 /* A device in no iommu group is none of the IOMMU core's business. */
 static void iommu_isolation_check_ignores_untranslated_test(struct kunit *test)
 {
@@ -295,6 +310,7 @@ static struct kunit_case iommu_isolation_test_cases[] = {
 	KUNIT_CASE(iommu_isolation_check_ignores_untranslated_test),
 	KUNIT_CASE(iommu_isolation_unplaced_keeps_later_group_unlocked_test),
 	KUNIT_CASE(iommu_isolation_unplaced_mark_goes_with_device_test),
+	KUNIT_CASE(iommu_isolation_unplaced_mark_after_delete_test),
 	{}
 };
 
