@@ -92,7 +92,6 @@
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
-#include <linux/pci.h>
 #include <linux/rculist.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
@@ -184,6 +183,14 @@ static DEFINE_MUTEX(isolation_lock);
 static LIST_HEAD(isolation_providers);
 static LIST_HEAD(isolation_managers);
 static LIST_HEAD(isolation_reservations);
+/*
+ * Reservations of the kernel command line that no bus has taken yet: their
+ * bus is NULL and their name as written.  A bus that registers takes those
+ * that name its devices; the end of boot drops and logs the others.
+ */
+static LIST_HEAD(isolation_pending_reservations);
+/* Of struct isolation_bus; their parse_name() runs under isolation_lock. */
+static LIST_HEAD(isolation_buses);
 static LIST_HEAD(isolation_waiting_groups);
 static struct kset *isolation_groups_kset;
 static DEFINE_IDA(isolation_group_ida);
@@ -2855,24 +2862,8 @@ static const struct kobj_type isolation_group_ktype = {
 	.release = isolation_group_kobj_release,
 };
 
-/*
- * The bus of the devices that the kernel command line and the "reserve"
- * file name, by address: PCI, or none without it.
- */
-static const struct bus_type *isolation_reservation_bus(void)
-{
-#ifdef CONFIG_PCI
-	return &pci_bus_type;
-#else
-	return NULL;
-#endif
-}
-
 /* A bound on reservations, so that their list fits its sysfs file. */
 #define ISOLATION_MAX_RESERVATIONS	64
-
-/* The longest PCI address, and so the longest name a reservation takes. */
-#define ISOLATION_ADDRESS_MAX		sizeof("ffffffff:ff:1f.7")
 
 static void isolation_reservation_free(struct isolation_reservation *res)
 {
@@ -2896,40 +2887,66 @@ isolation_reservation_lookup_name(const struct bus_type *bus,
 	return NULL;
 }
 
-/*
- * Add a reservation of the device named @name on @bus for @manager, from
- * the kernel command line if @boot.  Return 0; -EEXIST if a reservation
- * names the device already, -ENOSPC if there are too many, -ENOMEM.
- */
-static int isolation_reservation_add(const struct bus_type *bus,
-				     const char *name, const char *manager,
-				     bool boot)
+/* A reservation of the device named @len bytes at @name, for @manager. */
+static struct isolation_reservation *
+isolation_reservation_new(const char *name, size_t len, const char *manager,
+			  bool boot)
 {
-	struct isolation_reservation *res, *r;
-	unsigned int n = 0;
-	int ret = 0;
+	struct isolation_reservation *res;
 
 	res = kzalloc(sizeof(*res), GFP_KERNEL);
 	if (!res)
-		return -ENOMEM;
-	res->name = kstrdup(name, GFP_KERNEL);
+		return NULL;
+	res->name = kstrndup(name, len, GFP_KERNEL);
 	if (!res->name) {
 		kfree(res);
-		return -ENOMEM;
+		return NULL;
 	}
-	res->bus = bus;
 	strscpy(res->manager, manager);
 	res->boot = boot;
+	return res;
+}
 
-	mutex_lock(&isolation_lock);
-	if (isolation_reservation_lookup_name(bus, name, NULL))
-		ret = -EEXIST;
+/*
+ * Put @res, which names its bus, on the list.  Return 0; -EEXIST if a
+ * reservation names the device already, -ENOSPC if there are too many.
+ */
+static int isolation_reservation_insert(struct isolation_reservation *res)
+{
+	struct isolation_reservation *r;
+	unsigned int n = 0;
+
+	lockdep_assert_held(&isolation_lock);
+
+	if (isolation_reservation_lookup_name(res->bus, res->name, NULL))
+		return -EEXIST;
 	list_for_each_entry(r, &isolation_reservations, node)
 		n++;
-	if (!ret && n >= ISOLATION_MAX_RESERVATIONS)
-		ret = -ENOSPC;
-	if (!ret)
-		list_add_tail(&res->node, &isolation_reservations);
+	list_for_each_entry(r, &isolation_pending_reservations, node)
+		n++;
+	if (n >= ISOLATION_MAX_RESERVATIONS)
+		return -ENOSPC;
+	list_add_tail(&res->node, &isolation_reservations);
+	return 0;
+}
+
+/*
+ * Add a reservation of the device named @name on @bus for @manager.
+ * Return 0; -EEXIST if a reservation names the device already, -ENOSPC if
+ * there are too many, -ENOMEM.
+ */
+static int isolation_reservation_add(const struct bus_type *bus,
+				     const char *name, const char *manager)
+{
+	struct isolation_reservation *res;
+	int ret;
+
+	res = isolation_reservation_new(name, strlen(name), manager, false);
+	if (!res)
+		return -ENOMEM;
+	res->bus = bus;
+	mutex_lock(&isolation_lock);
+	ret = isolation_reservation_insert(res);
 	mutex_unlock(&isolation_lock);
 	if (ret)
 		isolation_reservation_free(res);
@@ -3022,7 +3039,7 @@ VISIBLE_IF_KUNIT int isolation_reserve(const struct bus_type *bus,
 				    name, manager);
 		return -ENODEV;
 	}
-	ret = isolation_reservation_add(bus, name, manager, false);
+	ret = isolation_reservation_add(bus, name, manager);
 	if (ret)
 		goto out;
 	dev = bus_find_device_by_name(bus, NULL, name);
@@ -3168,60 +3185,101 @@ VISIBLE_IF_KUNIT int isolation_unreserve(const struct bus_type *bus,
 EXPORT_SYMBOL_IF_KUNIT(isolation_unreserve);
 
 /*
- * A PCI address as the kernel names devices, e.g. 0000:03:00.0, in @len
- * bytes of @s, into @name: hexadecimal digits in either case, four to eight
- * of them for the domain.  -EINVAL if it is not one.
+ * The bus whose device @len bytes at @s name, into @name as the bus names
+ * it, or NULL: "<bus>:<device>", or a bare device name that a bus takes,
+ * the first registered that does (so that a bus which registers later
+ * cannot take over names written for an earlier one); @only, if not NULL,
+ * is the one bus asked.
  */
-static int isolation_parse_pci_address(const char *s, size_t len, char *name)
+static const struct bus_type *
+isolation_bus_parse(const struct isolation_bus *only, const char *s,
+		    size_t len, char *name)
 {
-	static const struct {
-		unsigned int min, max;
-		char sep;
-	} fields[] = { { 4, 8, ':' }, { 2, 2, ':' }, { 2, 2, '.' }, { 1, 1 } };
-	const char *end = s + len;
-	unsigned int i, n;
-	u32 v[4];
+	const char *colon = memchr(s, ':', len);
+	const struct isolation_bus *ib;
+	size_t n;
 
-	for (i = 0; i < ARRAY_SIZE(fields); i++) {
-		v[i] = 0;
-		for (n = 0; s < end && isxdigit(*s) && n < fields[i].max; n++)
-			v[i] = v[i] << 4 | hex_to_bin(*s++);
-		if (n < fields[i].min)
-			return -EINVAL;
-		if (fields[i].sep && (s == end || *s++ != fields[i].sep))
-			return -EINVAL;
+	lockdep_assert_held(&isolation_lock);
+
+	list_for_each_entry(ib, &isolation_buses, node) {
+		n = strlen(ib->bus->name);
+		if ((only && ib != only) || colon != s + n ||
+		    memcmp(s, ib->bus->name, n))
+			continue;
+		if (ib->parse_name(colon + 1, len - n - 1, name))
+			return NULL;
+		return ib->bus;
 	}
-	if (s != end || v[2] > 0x1f || v[3] > 7)
-		return -EINVAL;
-	snprintf(name, ISOLATION_ADDRESS_MAX, "%04x:%02x:%02x.%u", v[0], v[1],
-		 v[2], v[3]);
-	return 0;
+	list_for_each_entry(ib, &isolation_buses, node)
+		if ((!only || ib == only) && !ib->parse_name(s, len, name))
+			return ib->bus;
+	return NULL;
 }
 
 /*
- * "<manager>@<PCI address>", or with @manager NULL a bare address, in @len
- * bytes of @s (a newline at the end is dropped), into @manager and @name.
+ * "<manager>@<device>", or with @manager NULL a bare "<device>", in @len
+ * bytes of @s (a newline at the end is dropped): the manager's name into
+ * @manager, and where the device part is, unparsed, into @dev and @dev_len.
+ * A device part is printable, without '@' or ',', and not empty.
  */
-static int isolation_parse_reservation(const char *s, size_t len,
-				       char *manager, char *name)
+static int isolation_split_reservation(const char *s, size_t len,
+				       char *manager, const char **dev,
+				       size_t *dev_len)
 {
 	const char *at;
+	size_t i;
 	int ret;
 
 	if (len && s[len - 1] == '\n')
 		len--;
 	at = memchr(s, '@', len);
-	if (!at)
-		return manager ? -EINVAL :
-				 isolation_parse_pci_address(s, len, name);
-	if (!manager)
+	if (!at && manager)
 		return -EINVAL;
-	if (at == s || memchr(s, '\n', at - s))
+	if (at) {
+		if (!manager || at == s || memchr(s, '\n', at - s))
+			return -EINVAL;
+		ret = isolation_parse_manager_name(s, at - s, manager);
+		if (ret)
+			return ret;
+		len -= at + 1 - s;
+		s = at + 1;
+	}
+	if (!len || len >= ISOLATION_DEV_NAME_MAX)
 		return -EINVAL;
-	ret = isolation_parse_manager_name(s, at - s, manager);
+	for (i = 0; i < len; i++)
+		if (!isascii(s[i]) || !isgraph(s[i]) || s[i] == '@' ||
+		    s[i] == ',')
+			return -EINVAL;
+	*dev = s;
+	*dev_len = len;
+	return 0;
+}
+
+/*
+ * As isolation_split_reservation(), with the device looked up among the
+ * buses: its bus into *@bus and its name into @name.
+ */
+static int isolation_parse_reservation(const char *s, size_t len,
+				       char *manager,
+				       const struct bus_type **bus,
+				       char *name)
+{
+	const char *dev;
+	size_t dev_len;
+	int ret;
+
+	ret = isolation_split_reservation(s, len, manager, &dev, &dev_len);
 	if (ret)
 		return ret;
-	return isolation_parse_pci_address(at + 1, s + len - at - 1, name);
+	mutex_lock(&isolation_lock);
+	*bus = isolation_bus_parse(NULL, dev, dev_len, name);
+	mutex_unlock(&isolation_lock);
+	if (!*bus) {
+		pr_info_ratelimited("\"%.*s\" names no device: neither <bus>:<device> nor a device name that a bus taking reservations takes\n",
+				    (int)dev_len, dev);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static ssize_t reservations_show(struct kobject *kobj,
@@ -3232,8 +3290,8 @@ static ssize_t reservations_show(struct kobject *kobj,
 
 	mutex_lock(&isolation_lock);
 	list_for_each_entry(res, &isolation_reservations, node)
-		len += sysfs_emit_at(buf, len, "%s@%s\n", res->manager,
-				     res->name);
+		len += sysfs_emit_at(buf, len, "%s@%s:%s\n", res->manager,
+				     res->bus->name, res->name);
 	mutex_unlock(&isolation_lock);
 	return len;
 }
@@ -3241,39 +3299,35 @@ static ssize_t reservations_show(struct kobject *kobj,
 static ssize_t reserve_store(struct kobject *kobj, struct kobj_attribute *attr,
 			     const char *buf, size_t count)
 {
-	const struct bus_type *bus = isolation_reservation_bus();
 	char manager[ISOLATION_MANAGER_NAME_MAX + 1];
-	char name[ISOLATION_ADDRESS_MAX];
+	char name[ISOLATION_DEV_NAME_MAX];
+	const struct bus_type *bus;
 	int ret;
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	if (!bus)
-		return -ENODEV;
-	ret = isolation_parse_reservation(buf, count, manager, name);
+	ret = isolation_parse_reservation(buf, count, manager, &bus, name);
 	if (ret)
 		return ret;
 	ret = isolation_reserve(bus, name, manager);
 	return ret ?: count;
 }
 
-/* "<manager>@<PCI address>" as "reservations" lists it, or the address. */
+/* "<manager>@<device>" as "reservations" lists it, or the device. */
 static ssize_t unreserve_store(struct kobject *kobj,
 			       struct kobj_attribute *attr, const char *buf,
 			       size_t count)
 {
-	const struct bus_type *bus = isolation_reservation_bus();
 	char manager[ISOLATION_MANAGER_NAME_MAX + 1] = "";
-	char name[ISOLATION_ADDRESS_MAX];
+	char name[ISOLATION_DEV_NAME_MAX];
 	bool named = memchr(buf, '@', count);
+	const struct bus_type *bus;
 	int ret;
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	if (!bus)
-		return -ENODEV;
 	ret = isolation_parse_reservation(buf, count, named ? manager : NULL,
-					  name);
+					  &bus, name);
 	if (ret)
 		return ret;
 	ret = isolation_unreserve(bus, name, named ? manager : NULL);
@@ -3312,32 +3366,121 @@ static int __init isolation_reserve_setup(char *list)
 }
 __setup("isolation.reserve=", isolation_reserve_setup);
 
-/* Add the reservations of one isolation.reserve=, saying what it ignores. */
+/*
+ * Make the reservations of the kernel command line whose device the bus of
+ * @ib (or, if NULL, any registered bus) names, saying what it ignores.
+ */
+static void isolation_take_pending(const struct isolation_bus *ib)
+{
+	struct isolation_reservation *res, *tmp;
+	char name[ISOLATION_DEV_NAME_MAX];
+	const struct bus_type *bus;
+	char *written;
+	int ret;
+
+	lockdep_assert_held(&isolation_lock);
+
+	list_for_each_entry_safe(res, tmp, &isolation_pending_reservations,
+				 node) {
+		bus = isolation_bus_parse(ib, res->name, strlen(res->name),
+					  name);
+		if (!bus)
+			continue;
+		list_del(&res->node);
+		written = res->name;
+		res->name = kstrdup(name, GFP_KERNEL);
+		res->bus = bus;
+		ret = res->name ? isolation_reservation_insert(res) : -ENOMEM;
+		if (ret == -EEXIST)
+			pr_err("isolation.reserve: ignoring \"%s@%s\": %s:%s is reserved already\n",
+			       res->manager, written, bus->name, name);
+		else if (ret)
+			pr_err("isolation.reserve: ignoring \"%s@%s\": %d\n",
+			       res->manager, written, ret);
+		kfree(written);
+		if (ret)
+			isolation_reservation_free(res);
+	}
+}
+
+/**
+ * isolation_bus_register - let reservations name the devices of a bus
+ * @ib: the bus, and how it names its devices; in use until
+ *	isolation_bus_unregister()
+ *
+ * Reservations of the kernel command line that name a device of @ib's bus
+ * and waited for it are made now.  A bus registers before the end of boot
+ * for the kernel command line to name its devices.
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -EINVAL without a bus or a parser, -EEXIST if the bus has one.
+ */
+int isolation_bus_register(struct isolation_bus *ib)
+{
+	struct isolation_bus *b;
+
+	if (!ib->bus || !ib->bus->name || !ib->parse_name)
+		return -EINVAL;
+	mutex_lock(&isolation_lock);
+	list_for_each_entry(b, &isolation_buses, node) {
+		if (b->bus == ib->bus) {
+			mutex_unlock(&isolation_lock);
+			return -EEXIST;
+		}
+	}
+	list_add_tail(&ib->node, &isolation_buses);
+	isolation_take_pending(ib);
+	mutex_unlock(&isolation_lock);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(isolation_bus_register);
+
+/**
+ * isolation_bus_unregister - reservations name the devices of a bus no more
+ * @ib: as given to isolation_bus_register()
+ *
+ * The reservations made of the bus's devices stay; new ones cannot be made.
+ *
+ * Context: process context, may sleep.
+ */
+void isolation_bus_unregister(struct isolation_bus *ib)
+{
+	mutex_lock(&isolation_lock);
+	list_del(&ib->node);
+	mutex_unlock(&isolation_lock);
+}
+EXPORT_SYMBOL_GPL(isolation_bus_unregister);
+
+/*
+ * Keep the reservations of one isolation.reserve= until a bus takes them,
+ * saying what it ignores.
+ */
 static void __init isolation_reserve_parse(char *list)
 {
-	const struct bus_type *bus = isolation_reservation_bus();
 	char manager[ISOLATION_MANAGER_NAME_MAX + 1];
-	char name[ISOLATION_ADDRESS_MAX];
+	struct isolation_reservation *res;
+	const char *dev;
+	size_t dev_len;
 	char *entry;
 	int ret;
 
 	while ((entry = strsep(&list, ","))) {
-		ret = isolation_parse_reservation(entry, strlen(entry), manager,
-						  name);
-		if (!ret && !bus)
-			ret = -ENODEV;
-		if (!ret)
-			ret = isolation_reservation_add(bus, name, manager,
-							true);
-		if (ret == -EINVAL)
-			pr_err("isolation.reserve: ignoring \"%s\": not <manager>@<PCI address>, e.g. vfio@0000:03:00.0\n",
+		ret = isolation_split_reservation(entry, strlen(entry), manager,
+						  &dev, &dev_len);
+		if (ret) {
+			pr_err("isolation.reserve: ignoring \"%s\": not <manager>@[<bus>:]<device>\n",
 			       entry);
-		else if (ret == -EEXIST)
-			pr_err("isolation.reserve: ignoring \"%s\": %s is reserved already\n",
-			       entry, name);
-		else if (ret)
+			continue;
+		}
+		res = isolation_reservation_new(dev, dev_len, manager, true);
+		if (!res) {
 			pr_err("isolation.reserve: ignoring \"%s\": %d\n", entry,
-			       ret);
+			       -ENOMEM);
+			continue;
+		}
+		mutex_lock(&isolation_lock);
+		list_add_tail(&res->node, &isolation_pending_reservations);
+		mutex_unlock(&isolation_lock);
 	}
 }
 
@@ -3351,18 +3494,26 @@ static void __init isolation_reserve_parse(char *list)
  */
 static int __init isolation_reserve_report(void)
 {
-	struct isolation_reservation *res;
+	struct isolation_reservation *res, *tmp;
 
 	mutex_lock(&isolation_lock);
+	list_for_each_entry_safe(res, tmp, &isolation_pending_reservations,
+				 node) {
+		pr_err("isolation.reserve: ignoring \"%s@%s\": no bus names a device so\n",
+		       res->manager, res->name);
+		list_del(&res->node);
+		isolation_reservation_free(res);
+	}
 	list_for_each_entry(res, &isolation_reservations, node) {
 		if (!res->boot)
 			continue;
 		if (!res->found)
-			pr_warn("isolation.reserve: no device %s has joined an isolation group during boot; the reservation for %s waits for one\n",
-				res->name, res->manager);
+			pr_warn("isolation.reserve: no device %s:%s has joined an isolation group during boot; the reservation for %s waits for one\n",
+				res->bus->name, res->name, res->manager);
 		else if (!isolation_manager_find(res->manager))
-			pr_notice("isolation.reserve: %s@%s: no manager named %s has registered during boot; the device's group admits only drivers that do no DMA until one does (a module loaded later, or a misspelt name)\n",
-				  res->manager, res->name, res->manager);
+			pr_notice("isolation.reserve: %s@%s:%s: no manager named %s has registered during boot; the device's group admits only drivers that do no DMA until one does (a module loaded later, or a misspelt name)\n",
+				  res->manager, res->bus->name, res->name,
+				  res->manager);
 	}
 	mutex_unlock(&isolation_lock);
 	return 0;
@@ -3385,6 +3536,10 @@ static int __init isolation_init(void)
 	for (i = 0; i < ISOLATION_RESERVE_PARAMS; i++)
 		if (isolation_reserve_params[i])
 			isolation_reserve_parse(isolation_reserve_params[i]);
+	/* The buses registered before us. */
+	mutex_lock(&isolation_lock);
+	isolation_take_pending(NULL);
+	mutex_unlock(&isolation_lock);
 	return 0;
 }
 postcore_initcall(isolation_init);

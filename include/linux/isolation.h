@@ -141,7 +141,35 @@ struct isolation_manager {
 	struct list_head groups;
 };
 
+/* The longest device name a reservation takes, with its NUL. */
+#define ISOLATION_DEV_NAME_MAX	64
+
+/**
+ * struct isolation_bus - a bus whose devices reservations can name
+ * @bus: the bus; a reservation names it as "<bus name>:<device>"
+ * @parse_name: turn @len bytes at @s, which a user wrote for a device of
+ *	@bus, into the name that @bus gives that device (its dev_name()),
+ *	in @name, of ISOLATION_DEV_NAME_MAX bytes.  It may accept the forms
+ *	users write (e.g. in either case, a part left out) and must accept
+ *	the name itself.  Return 0, or -EINVAL if @s cannot name a device of
+ *	@bus.  Called under the isolation core's lock: it must not sleep on
+ *	anything the core may wait for, and should only read @s.
+ * @node: private to the isolation core
+ *
+ * A bus registers one so that the kernel command line and the
+ * reservation files can name its devices; the isolation core knows no
+ * bus's names of its own.
+ */
+struct isolation_bus {
+	const struct bus_type *bus;
+	int (*parse_name)(const char *s, size_t len, char *name);
+	struct list_head node;
+};
+
 #ifdef CONFIG_ISOLATION
+
+int isolation_bus_register(struct isolation_bus *ib);
+void isolation_bus_unregister(struct isolation_bus *ib);
 
 int isolation_provider_register(struct isolation_provider *prov);
 void isolation_provider_unregister(struct isolation_provider *prov);
@@ -182,6 +210,15 @@ void isolation_group_clear_owner(struct isolation_group *group,
 				 const void *owner);
 
 #else /* !CONFIG_ISOLATION */
+
+static inline int isolation_bus_register(struct isolation_bus *ib)
+{
+	return 0;
+}
+
+static inline void isolation_bus_unregister(struct isolation_bus *ib)
+{
+}
 
 static inline int isolation_provider_register(struct isolation_provider *prov)
 {

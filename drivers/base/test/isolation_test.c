@@ -22,6 +22,7 @@
 #include <kunit/test-bug.h>
 #include <kunit/test.h>
 #include <linux/cred.h>
+#include <linux/ctype.h>
 #include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/fs.h>
@@ -2258,6 +2259,18 @@ static bool iso_reservation_listed(struct kunit *test, const char *line)
 	return false;
 }
 
+/* Whether "reservations" lists ISO_RES_NAME reserved for @mgr. */
+static bool iso_reserved_for(struct kunit *test, const char *mgr)
+{
+	char *line = kunit_kzalloc(test, ISOLATION_DEV_NAME_MAX + 32,
+				   GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, line);
+	snprintf(line, ISOLATION_DEV_NAME_MAX + 32, "%s@platform:%s", mgr,
+		 ISO_RES_NAME);
+	return iso_reservation_listed(test, line);
+}
+
 static void iso_unreserve_action(void *name)
 {
 	isolation_unreserve(&platform_bus_type, name, NULL);
@@ -2487,15 +2500,13 @@ static void isolation_refused_unreserve_keeps_reservation_test(struct kunit *tes
 							   &ctx->mgr, &owner));
 	KUNIT_EXPECT_EQ(test, -EBUSY, isolation_unreserve(&platform_bus_type,
 							  ISO_RES_NAME, NULL));
-	KUNIT_EXPECT_TRUE(test, iso_reservation_listed(test, "kunit-mgr@"
-						       ISO_RES_NAME));
+	KUNIT_EXPECT_TRUE(test, iso_reserved_for(test, "kunit-mgr"));
 	EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
 	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_mgr_driver));
 	isolation_group_clear_owner(ctx->group, &ctx->mgr, &owner);
 	KUNIT_EXPECT_EQ(test, 0, isolation_unreserve(&platform_bus_type,
 						     ISO_RES_NAME, NULL));
-	KUNIT_EXPECT_FALSE(test, iso_reservation_listed(test, "kunit-mgr@"
-							ISO_RES_NAME));
+	KUNIT_EXPECT_FALSE(test, iso_reserved_for(test, "kunit-mgr"));
 	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_host_driver));
 }
 
@@ -2513,16 +2524,14 @@ static void isolation_reserve_refuses_what_it_cannot_hold_test(struct kunit *tes
 	KUNIT_EXPECT_EQ(test, -ENODEV, isolation_reserve(&platform_bus_type,
 							 ISO_RES_NAME,
 							 "kunit-none"));
-	KUNIT_EXPECT_FALSE(test, iso_reservation_listed(test, "kunit-none@"
-							ISO_RES_NAME));
+	KUNIT_EXPECT_FALSE(test, iso_reserved_for(test, "kunit-none"));
 	ctx->group = NULL;
 	dev = iso_device_id(test, "isokunit-host", ISO_RES_ID);
 	KUNIT_ASSERT_TRUE(test, bound_to(dev, &iso_host_driver));
 	KUNIT_EXPECT_EQ(test, -ENXIO, isolation_reserve(&platform_bus_type,
 							ISO_RES_NAME,
 							"kunit-mgr"));
-	KUNIT_EXPECT_FALSE(test, iso_reservation_listed(test, "kunit-mgr@"
-							ISO_RES_NAME));
+	KUNIT_EXPECT_FALSE(test, iso_reserved_for(test, "kunit-mgr"));
 	KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_host_driver));
 }
 
@@ -2640,22 +2649,129 @@ static void isolation_failed_reserve_leaves_nothing_test(struct kunit *test)
 							   ISO_RES_NAME, NULL));
 }
 
+/* How the cases name platform devices: "isokunit.<n>", in either case. */
+static int iso_parse_platform_name(const char *s, size_t len, char *name)
+{
+	size_t i;
+
+	if (len >= ISOLATION_DEV_NAME_MAX || len <= strlen(ISO_DEV ".") ||
+	    strncasecmp(s, ISO_DEV ".", strlen(ISO_DEV ".")))
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		if (!isalnum(s[i]) && s[i] != '.')
+			return -EINVAL;
+		name[i] = tolower(s[i]);
+	}
+	name[len] = '\0';
+	return 0;
+}
+
+static struct isolation_bus iso_platform_names = {
+	.bus = &platform_bus_type,
+	.parse_name = iso_parse_platform_name,
+};
+
+static void iso_bus_unregister_action(void *ib)
+{
+	isolation_bus_unregister(ib);
+}
+
+static void iso_unreserve_line_action(void *line)
+{
+	iso_sysfs_write("kernel/isolation_groups/unreserve", line);
+}
+
+/* The reservation files, over a bus that names its devices. */
+static void isolation_reservation_files_test(struct kunit *test)
+{
+	static const char * const garbage[] = {
+		"\n", "kunit-mgr", "kunit-mgr@", "@platform:" ISO_RES_NAME,
+		"kunit mgr@platform:" ISO_RES_NAME,
+		"kunit-mgr@platform:" ISO_RES_NAME "\n\n",
+		"kunit-mgr\n@platform:" ISO_RES_NAME,
+		"kunit-mgr@@platform:" ISO_RES_NAME,
+		"kunit-mgr@platform:" ISO_RES_NAME ",kunit-mgr@" ISO_RES2_NAME,
+		"kunit-mgr@platform:" ISO_RES_NAME " x",
+		"kunit-mgr@platform:", "kunit-mgr@platform:x" ISO_RES_NAME,
+		"kunit-mgr@nobus:" ISO_RES_NAME, "kunit-mgr@:" ISO_RES_NAME,
+		"platform:" ISO_RES_NAME, ISO_RES_NAME "\n",
+	};
+	struct isolation_bus unnamed = { .bus = &platform_bus_type };
+	const char *list = "kernel/isolation_groups/reservations";
+	const char *reserve = "kernel/isolation_groups/reserve";
+	const char *unreserve = "kernel/isolation_groups/unreserve";
+	char *before, *buf;
+	unsigned int i;
+	size_t n;
+
+	before = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	buf = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, before);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_GE(test, iso_sysfs_read(list, before, PAGE_SIZE), 0);
+
+	/* A bus that names no devices: none of its devices can be named. */
+	KUNIT_EXPECT_EQ(test, -EINVAL, iso_sysfs_write(reserve, "kunit-mgr@"
+						       ISO_RES_NAME));
+	KUNIT_EXPECT_EQ(test, -EINVAL, isolation_bus_register(&unnamed));
+	KUNIT_ASSERT_EQ(test, 0, isolation_bus_register(&iso_platform_names));
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test,
+						  iso_bus_unregister_action,
+						  &iso_platform_names));
+	KUNIT_EXPECT_EQ(test, -EEXIST,
+			isolation_bus_register(&iso_platform_names));
+
+	/* The bus's forms; listed with the bus, as the bus names it. */
+	KUNIT_ASSERT_EQ(test, 30, iso_sysfs_write(reserve,
+						  "kunit-mgr@platform:IsoKunit.7\n"));
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test,
+						  iso_unreserve_line_action,
+						  "platform:" ISO_RES_NAME));
+	KUNIT_EXPECT_TRUE(test, iso_reserved_for(test, "kunit-mgr"));
+	/* The same device, named without its bus. */
+	KUNIT_EXPECT_EQ(test, -EEXIST, iso_sysfs_write(reserve, "kunit-other@"
+						       ISO_RES_NAME));
+	for (i = 0; i < ARRAY_SIZE(garbage); i++)
+		KUNIT_EXPECT_EQ_MSG(test, -EINVAL,
+				    iso_sysfs_write(reserve, garbage[i]),
+				    "reserve \"%s\"", garbage[i]);
+	/* A name longer than any a reservation takes. */
+	n = strlen("kunit-mgr@" ISO_DEV ".");
+	memcpy(buf, "kunit-mgr@" ISO_DEV ".", n);
+	memset(buf + n, '7', ISOLATION_DEV_NAME_MAX);
+	buf[n + ISOLATION_DEV_NAME_MAX] = '\0';
+	KUNIT_EXPECT_EQ(test, -EINVAL, iso_sysfs_write(reserve, buf));
+	KUNIT_EXPECT_EQ(test, -EINVAL, iso_sysfs_write(unreserve,
+						       "nobus:" ISO_RES_NAME));
+	KUNIT_EXPECT_EQ(test, -ENODEV, iso_sysfs_write(unreserve, "kunit-other@"
+						       ISO_RES_NAME));
+	KUNIT_EXPECT_TRUE(test, iso_reserved_for(test, "kunit-mgr"));
+
+	/* Taken out by the line that lists it. */
+	KUNIT_EXPECT_GT(test, iso_sysfs_write(unreserve, "kunit-mgr@platform:"
+					      ISO_RES_NAME "\n"), 0);
+	iso_sysfs_read(list, buf, PAGE_SIZE);
+	KUNIT_EXPECT_STREQ(test, buf, before);
+	KUNIT_EXPECT_EQ(test, -ENODEV, iso_sysfs_write(unreserve, ISO_RES_NAME));
+}
+
 static void iso_unreserve_pci_action(void *unused)
 {
 	iso_sysfs_write("kernel/isolation_groups/unreserve", ISO_RES_PCI);
 }
 
-static void isolation_reservation_files_test(struct kunit *test)
+/* PCI's names: its address, the domain optional, in either case. */
+static void isolation_reservation_names_pci_devices_test(struct kunit *test)
 {
 	static const char * const garbage[] = {
-		"\n", "kunit-mgr", "kunit-mgr@", "@" ISO_RES_PCI,
 		"kunit-mgr@0000:fe:1f", "kunit-mgr@000:fe:1f.7",
 		"kunit-mgr@0000:fe:20.7", "kunit-mgr@0000:fe:1f.8",
 		"kunit-mgr@0000:fe:1f.7x", "kunit-mgr@000000000:fe:1f.7",
-		"kunit mgr@" ISO_RES_PCI, "kunit-mgr@" ISO_RES_PCI "\n\n",
-		"kunit-mgr\n@" ISO_RES_PCI, "kunit-mgr@@" ISO_RES_PCI,
-		"kunit-mgr@0000:fe:1f.7,kunit-mgr@0000:fe:1f.6",
-		ISO_RES_PCI, ISO_RES_PCI "\n",
+		"kunit-mgr@fe:1f", "kunit-mgr@e:1f.7", "kunit-mgr@pci:fe.1f.7",
+		"kunit-mgr@pci:0000:0000:fe:1f.7", "kunit-mgr@pci:",
+		"kunit-mgr@pci0000:fe:1f.7",
 	};
 	const char *list = "kernel/isolation_groups/reservations";
 	const char *reserve = "kernel/isolation_groups/reserve";
@@ -2664,36 +2780,31 @@ static void isolation_reservation_files_test(struct kunit *test)
 	unsigned int i;
 
 	if (!IS_ENABLED(CONFIG_PCI))
-		kunit_skip(test, "reservations name PCI devices");
+		kunit_skip(test, "no PCI bus to name devices");
 	before = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
 	buf = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, before);
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	KUNIT_ASSERT_GE(test, iso_sysfs_read(list, before, PAGE_SIZE), 0);
 
-	/* Either case; listed as the kernel names the device. */
 	KUNIT_ASSERT_EQ(test, 23, iso_sysfs_write(reserve,
 						  "kunit-mgr@0000:FE:1f.7\n"));
 	KUNIT_ASSERT_EQ(test, 0,
 			kunit_add_action_or_reset(test, iso_unreserve_pci_action,
 						  NULL));
 	iso_sysfs_read(list, buf, PAGE_SIZE);
-	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "kunit-mgr@" ISO_RES_PCI "\n"));
-	KUNIT_EXPECT_EQ(test, -EEXIST, iso_sysfs_write(reserve, "kunit-other@"
-						       ISO_RES_PCI));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "kunit-mgr@pci:" ISO_RES_PCI "\n"));
+	KUNIT_EXPECT_EQ(test, -EEXIST, iso_sysfs_write(reserve,
+						       "kunit-other@fe:1f.7"));
+	KUNIT_EXPECT_EQ(test, -EEXIST, iso_sysfs_write(reserve,
+						       "kunit-other@pci:Fe:1F.7"));
 	for (i = 0; i < ARRAY_SIZE(garbage); i++)
 		KUNIT_EXPECT_EQ_MSG(test, -EINVAL,
 				    iso_sysfs_write(reserve, garbage[i]),
 				    "reserve \"%s\"", garbage[i]);
-	KUNIT_EXPECT_EQ(test, -EINVAL, iso_sysfs_write(unreserve, "fe:1f.7"));
-	KUNIT_EXPECT_EQ(test, -ENODEV, iso_sysfs_write(unreserve, "kunit-other@"
-						       ISO_RES_PCI));
-	iso_sysfs_read(list, buf, PAGE_SIZE);
-	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "kunit-mgr@" ISO_RES_PCI "\n"));
 
-	/* Taken out by the line that lists it. */
-	KUNIT_EXPECT_GT(test, iso_sysfs_write(unreserve, "kunit-mgr@"
-					      ISO_RES_PCI "\n"), 0);
+	/* Taken out in another form. */
+	KUNIT_EXPECT_GT(test, iso_sysfs_write(unreserve, "pci:FE:1f.7\n"), 0);
 	iso_sysfs_read(list, buf, PAGE_SIZE);
 	KUNIT_EXPECT_STREQ(test, buf, before);
 	KUNIT_EXPECT_EQ(test, -ENODEV, iso_sysfs_write(unreserve, ISO_RES_PCI));
@@ -3001,9 +3112,7 @@ static void isolation_fault_unreserve_test(struct kunit *test)
 			continue;
 		}
 		KUNIT_EXPECT_EQ(test, ret, -ENOMEM);
-		KUNIT_EXPECT_TRUE(test,
-				  iso_reservation_listed(test, "kunit-mgr@"
-							 ISO_RES_NAME));
+		KUNIT_EXPECT_TRUE(test, iso_reserved_for(test, "kunit-mgr"));
 		EXPECT_STATE(test, ctx->group, ISOLATION_GROUP_LOCKED);
 		KUNIT_EXPECT_TRUE(test, bound_to(dev, &iso_mgr_driver));
 	}
@@ -3256,6 +3365,7 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_reserve_of_placed_device_claims_group_test),
 	KUNIT_CASE(isolation_failed_reserve_leaves_nothing_test),
 	KUNIT_CASE(isolation_reservation_files_test),
+	KUNIT_CASE(isolation_reservation_names_pci_devices_test),
 	KUNIT_CASE(isolation_reservation_files_need_cap_sys_admin_test),
 	/* allocation failures */
 	KUNIT_CASE(isolation_fault_group_alloc_test),
