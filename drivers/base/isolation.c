@@ -334,6 +334,29 @@ VISIBLE_IF_KUNIT void isolation_group_uevent(struct isolation_group *group,
 EXPORT_SYMBOL_IF_KUNIT(isolation_group_uevent);
 
 /*
+ * @dev joined group @id, or left its group (@id < 0), after its "add"
+ * uevent: tell userspace again, now that its isolation_group link and
+ * isolation_reason are there or gone, so that a udev rule run on the event
+ * reads them.  A device placed before its "add" (an IOMMU that probes it
+ * as it is added to its bus) needs none, nor one that device_del() takes
+ * out.  The caller holds the device lock.  The KUnit suite stubs the
+ * sending.
+ */
+VISIBLE_IF_KUNIT void isolation_device_uevent(struct device *dev, int id)
+{
+	char env[32] = "ISOLATION_GROUP=";
+	char *envp[2] = { env, NULL };
+
+	if (!dev->kobj.state_add_uevent_sent || dev->p->dead)
+		return;
+	KUNIT_STATIC_STUB_REDIRECT(isolation_device_uevent, dev, id);
+	if (id >= 0)
+		snprintf(env, sizeof(env), "ISOLATION_GROUP=%d", id);
+	kobject_uevent_env(&dev->kobj, KOBJ_CHANGE, envp);
+}
+EXPORT_SYMBOL_IF_KUNIT(isolation_device_uevent);
+
+/*
  * Tell userspace and the manager if the state moved from @old.  @old_mgr
  * is the manager before the change: the one to tell when it let go.
  */
@@ -1277,6 +1300,7 @@ int isolation_group_add_device(struct isolation_group *group,
 	isolation_group_changed(group, old, old_mgr);
 	mutex_unlock(&group->mutex);
 	isolation_device_clear_unplaced(dev);
+	isolation_device_uevent(dev, group->id);
 	dev_dbg(dev, "added to isolation group %d: %s\n", group->id,
 		member->reason);
 	return 0;
@@ -1327,6 +1351,7 @@ void isolation_group_remove_device(struct device *dev)
 
 	/* Under the device lock, so a new add cannot meet the old links. */
 	isolation_member_unlink(group, member);
+	isolation_device_uevent(dev, -1);
 	device_unlock(dev);
 
 	dev_dbg(dev, "removed from isolation group %d\n", group->id);

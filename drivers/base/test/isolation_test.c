@@ -54,6 +54,8 @@ struct iso_ctx {
 	int claim_owner_ret;		/* and what that returned */
 	unsigned int uevents;
 	enum isolation_state uevent_state;
+	unsigned int dev_uevents;	/* of devices placed late */
+	int dev_uevent_id;
 	/* The last device that prepare_device steered. */
 	struct device *prepared;
 	bool mgr_gone;			/* the case unregistered ctx->mgr */
@@ -2234,6 +2236,47 @@ static void isolation_state_change_sends_uevent_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->uevent_state, ISOLATION_GROUP_UNMANAGED);
 }
 
+static void iso_device_uevent_stub(struct device *dev, int id)
+{
+	struct iso_ctx *ctx = iso_current_ctx();
+
+	ctx->dev_uevents++;
+	ctx->dev_uevent_id = id;
+}
+
+/*
+ * A device placed after its "add" uevent is announced again once its
+ * files are there, and again when it leaves its group; one placed as it
+ * is added, or taken out of its group by device_del(), is not.
+ */
+static void isolation_late_placement_sends_uevent_test(struct kunit *test)
+{
+	struct iso_ctx *ctx = test->priv;
+	struct device *late = test_device(test, "iso-late");
+	struct device *early;
+
+	kunit_activate_static_stub(test, isolation_device_uevent,
+				   iso_device_uevent_stub);
+	early = iso_device(test, NULL);
+	KUNIT_ASSERT_PTR_EQ(test, early->isolation_group, ctx->group);
+	KUNIT_EXPECT_EQ(test, ctx->dev_uevents, 0);
+
+	device_lock(late);
+	KUNIT_EXPECT_EQ(test, 0, isolation_group_add_device(ctx->group, late,
+							    "late"));
+	device_unlock(late);
+	KUNIT_EXPECT_EQ(test, ctx->dev_uevents, 1);
+	KUNIT_EXPECT_EQ(test, ctx->dev_uevent_id,
+			isolation_group_id(ctx->group));
+	isolation_group_remove_device(late);
+	KUNIT_EXPECT_EQ(test, ctx->dev_uevents, 2);
+	KUNIT_EXPECT_EQ(test, ctx->dev_uevent_id, -1);
+
+	kunit_release_action(test, platform_device_unregister_action,
+			     to_platform_device(early));
+	KUNIT_EXPECT_EQ(test, ctx->dev_uevents, 2);
+}
+
 /* Reservations. */
 
 /* The device that the reservation cases reserve: isokunit.7 */
@@ -3349,6 +3392,7 @@ static struct kunit_case isolation_test_cases[] = {
 	KUNIT_CASE(isolation_release_keeps_other_holds_test),
 	KUNIT_CASE(isolation_release_unbinds_holding_drivers_test),
 	KUNIT_CASE(isolation_state_change_sends_uevent_test),
+	KUNIT_CASE(isolation_late_placement_sends_uevent_test),
 	/* reservations */
 	KUNIT_CASE(isolation_reservation_holds_group_at_placement_test),
 	KUNIT_CASE(isolation_reservation_waits_for_manager_test),
