@@ -347,7 +347,11 @@ VISIBLE_IF_KUNIT void isolation_device_uevent(struct device *dev, int id)
 	char env[32] = "ISOLATION_GROUP=";
 	char *envp[2] = { env, NULL };
 
-	if (!dev->kobj.state_add_uevent_sent || dev->p->dead)
+	/*
+	 * device_add() sets the flag without the device lock: at worst a
+	 * device placed as its "add" goes out gets both events.
+	 */
+	if (!data_race(dev->kobj.state_add_uevent_sent) || dev->p->dead)
 		return;
 	KUNIT_STATIC_STUB_REDIRECT(isolation_device_uevent, dev, id);
 	if (id >= 0)
@@ -2887,7 +2891,7 @@ static const struct kobj_type isolation_group_ktype = {
 	.release = isolation_group_kobj_release,
 };
 
-/* A bound on reservations, so that their list fits its sysfs file. */
+/* A bound on reservations; their list must also fit its sysfs file. */
 #define ISOLATION_MAX_RESERVATIONS	64
 
 static void isolation_reservation_free(struct isolation_reservation *res)
@@ -2932,12 +2936,21 @@ isolation_reservation_new(const char *name, size_t len, const char *manager,
 	return res;
 }
 
+/* The length of @res's line in "reservations", "<manager>@<bus>:<name>\n". */
+static size_t isolation_reservation_line_len(struct isolation_reservation *res)
+{
+	return strlen(res->manager) + strlen(res->name) + 3 +
+	       (res->bus ? strlen(res->bus->name) : 0);
+}
+
 /*
  * Put @res, which names its bus, on the list.  Return 0; -EEXIST if a
- * reservation names the device already, -ENOSPC if there are too many.
+ * reservation names the device already, -ENOSPC if there are too many,
+ * or their list would not fit its file.
  */
 static int isolation_reservation_insert(struct isolation_reservation *res)
 {
+	size_t len = isolation_reservation_line_len(res);
 	struct isolation_reservation *r;
 	unsigned int n = 0;
 
@@ -2945,11 +2958,15 @@ static int isolation_reservation_insert(struct isolation_reservation *res)
 
 	if (isolation_reservation_lookup_name(res->bus, res->name, NULL))
 		return -EEXIST;
-	list_for_each_entry(r, &isolation_reservations, node)
+	list_for_each_entry(r, &isolation_reservations, node) {
 		n++;
-	list_for_each_entry(r, &isolation_pending_reservations, node)
+		len += isolation_reservation_line_len(r);
+	}
+	list_for_each_entry(r, &isolation_pending_reservations, node) {
 		n++;
-	if (n >= ISOLATION_MAX_RESERVATIONS)
+		len += isolation_reservation_line_len(r);
+	}
+	if (n >= ISOLATION_MAX_RESERVATIONS || len >= PAGE_SIZE)
 		return -ENOSPC;
 	list_add_tail(&res->node, &isolation_reservations);
 	return 0;
@@ -3231,10 +3248,13 @@ isolation_bus_parse(const struct isolation_bus *only, const char *s,
 		if ((only && ib != only) || colon != s + n ||
 		    memcmp(s, ib->bus->name, n))
 			continue;
-		if (ib->parse_name(colon + 1, len - n - 1, name))
+		if (len - n - 1 >= ISOLATION_DEV_NAME_MAX ||
+		    ib->parse_name(colon + 1, len - n - 1, name))
 			return NULL;
 		return ib->bus;
 	}
+	if (len >= ISOLATION_DEV_NAME_MAX)
+		return NULL;
 	list_for_each_entry(ib, &isolation_buses, node)
 		if ((!only || ib == only) && !ib->parse_name(s, len, name))
 			return ib->bus;
@@ -3245,7 +3265,8 @@ isolation_bus_parse(const struct isolation_bus *only, const char *s,
  * "<manager>@<device>", or with @manager NULL a bare "<device>", in @len
  * bytes of @s (a newline at the end is dropped): the manager's name into
  * @manager, and where the device part is, unparsed, into @dev and @dev_len.
- * A device part is printable, without '@' or ',', and not empty.
+ * A device part is printable, without '@' or ',', not empty, and short
+ * enough for a bus and a device name (isolation_bus_parse() bounds each).
  */
 static int isolation_split_reservation(const char *s, size_t len,
 				       char *manager, const char **dev,
@@ -3269,7 +3290,7 @@ static int isolation_split_reservation(const char *s, size_t len,
 		len -= at + 1 - s;
 		s = at + 1;
 	}
-	if (!len || len >= ISOLATION_DEV_NAME_MAX)
+	if (!len || len >= 2 * ISOLATION_DEV_NAME_MAX)
 		return -EINVAL;
 	for (i = 0; i < len; i++)
 		if (!isascii(s[i]) || !isgraph(s[i]) || s[i] == '@' ||
@@ -3434,8 +3455,11 @@ static void isolation_take_pending(const struct isolation_bus *ib)
  *	isolation_bus_unregister()
  *
  * Reservations of the kernel command line that name a device of @ib's bus
- * and waited for it are made now.  A bus registers before the end of boot
- * for the kernel command line to name its devices.
+ * and waited for it are added now, to be applied as the bus's devices are
+ * placed: a bus registers before any of its devices is placed (the PCI
+ * core does so at postcore_initcall), and for good, as its reservations
+ * keep pointing at it.  Only built-in code registers; the KUnit suite
+ * registers a bus for a case and unregisters it.
  *
  * Context: process context, may sleep.
  * Return: 0; -EINVAL without a bus or a parser, -EEXIST if the bus has one.
@@ -3458,13 +3482,15 @@ int isolation_bus_register(struct isolation_bus *ib)
 	mutex_unlock(&isolation_lock);
 	return 0;
 }
-EXPORT_SYMBOL_GPL(isolation_bus_register);
+EXPORT_SYMBOL_IF_KUNIT(isolation_bus_register);
 
 /**
  * isolation_bus_unregister - reservations name the devices of a bus no more
  * @ib: as given to isolation_bus_register()
  *
- * The reservations made of the bus's devices stay; new ones cannot be made.
+ * For the KUnit suite, which takes out the reservations of the bus's
+ * devices first: one left would keep pointing at the bus, and could not be
+ * named to take it out.
  *
  * Context: process context, may sleep.
  */
@@ -3474,7 +3500,7 @@ void isolation_bus_unregister(struct isolation_bus *ib)
 	list_del(&ib->node);
 	mutex_unlock(&isolation_lock);
 }
-EXPORT_SYMBOL_GPL(isolation_bus_unregister);
+EXPORT_SYMBOL_IF_KUNIT(isolation_bus_unregister);
 
 /*
  * Keep the reservations of one isolation.reserve= until a bus takes them,

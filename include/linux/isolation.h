@@ -149,7 +149,8 @@ struct isolation_manager {
  * @bus: the bus; a reservation names it as "<bus name>:<device>"
  * @parse_name: turn @len bytes at @s, which a user wrote for a device of
  *	@bus, into the name that @bus gives that device (its dev_name()),
- *	in @name, of ISOLATION_DEV_NAME_MAX bytes.  It may accept the forms
+ *	NUL-terminated, in @name, of ISOLATION_DEV_NAME_MAX bytes (@len is
+ *	less than that).  It may accept the forms
  *	users write (e.g. in either case, a part left out) and must accept
  *	the name itself.  Return 0, or -EINVAL if @s cannot name a device of
  *	@bus.  Called under the isolation core's lock: it must not sleep on

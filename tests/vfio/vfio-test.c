@@ -8,7 +8,6 @@
  *   vfio-test [--nocap] [--fail-nth N] write FILE TEXT [ERRNO]
  *   vfio-test faults MANAGER_FILE NAME
  *   vfio-test rescan-faults [--points FIRST-LAST] BDF...
- *   vfio-test uevents SECONDS
  *
  * container: the legacy container (/dev/vfio/vfio): VFIO_GET_API_VERSION;
  *	for the VFIO group of each device, VFIO_GROUP_GET_STATUS and
@@ -66,12 +65,6 @@
  * so that a long run can be split across steps: the first range must leave
  * a device out, the last one must end clean.
  *
- * uevents: for SECONDS, print each "add" and "change" uevent of a PCI
- * device as a udev rule run on it would see the device: "uevent ACTION
- * BDF ISOLATION_GROUP=<value, or - without one> reason=<its
- * isolation_reason when the event arrives, or - if it has none>".  Says
- * "listening" once it is.
- *
  * Exits 0 if everything went as expected, 1 otherwise, and says why.
  */
 #define _GNU_SOURCE
@@ -79,7 +72,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -87,13 +79,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/capability.h>
 #include <linux/iommufd.h>
-#include <linux/netlink.h>
 #include <linux/vfio.h>
 #include <sys/syscall.h>
 
@@ -512,62 +502,6 @@ static void read_line(const char *path, char *buf, size_t size)
 	close(fd);
 }
 
-/* The value of @key= in the uevent of @n bytes at @buf, or NULL. */
-static const char *uevent_var(const char *buf, size_t n, const char *key)
-{
-	size_t len = strlen(key);
-	const char *p;
-
-	for (p = buf; p < buf + n; p += strlen(p) + 1)
-		if (!strncmp(p, key, len) && p[len] == '=')
-			return p + len + 1;
-	return NULL;
-}
-
-static int uevents(unsigned int seconds)
-{
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
-	unsigned long long end = now_ns() + seconds * 1000000000ULL;
-	char buf[8192], path[PATH_MAX], reason[256];
-	const char *action, *devpath, *subsys, *group;
-	struct pollfd pfd;
-	ssize_t n;
-	int fd;
-
-	fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
-		    NETLINK_KOBJECT_UEVENT);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
-		fail("uevent socket: %s", strerror(errno));
-	say("listening");
-	while (now_ns() < end) {
-		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
-		if (poll(&pfd, 1, 100) <= 0)
-			continue;
-		n = recv(fd, buf, sizeof(buf) - 1, 0);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		action = uevent_var(buf, n, "ACTION");
-		devpath = uevent_var(buf, n, "DEVPATH");
-		subsys = uevent_var(buf, n, "SUBSYSTEM");
-		group = uevent_var(buf, n, "ISOLATION_GROUP");
-		if (!action || !devpath || !subsys || strcmp(subsys, "pci") ||
-		    (strcmp(action, "add") && strcmp(action, "change")))
-			continue;
-		snprintf(path, sizeof(path), "/sys%s/isolation_reason",
-			 devpath);
-		if (access(path, R_OK))
-			strcpy(reason, "-");
-		else
-			read_line(path, reason, sizeof(reason));
-		printf("uevent %s %s ISOLATION_GROUP=%s reason=%s\n", action,
-		       strrchr(devpath, '/') + 1, group ?: "-", reason);
-		fflush(stdout);
-	}
-	close(fd);
-	return 0;
-}
-
 /* One write of @text to @path, its result: 0 or an errno. */
 static int write_once(const char *path, const char *text, int nth_fd,
 		      unsigned int nth)
@@ -767,8 +701,7 @@ static void __attribute__((noreturn)) usage(void)
 	      "       vfio-test --try [--hold-ms MS] container|iommufd|cdev BDF...\n"
 	      "       vfio-test [--nocap] [--fail-nth N] write FILE TEXT [ERRNO]\n"
 	      "       vfio-test faults MANAGER_FILE NAME\n"
-	      "       vfio-test rescan-faults [--points FIRST-LAST] BDF...\n"
-	      "       vfio-test uevents SECONDS\n", stderr);
+	      "       vfio-test rescan-faults [--points FIRST-LAST] BDF...\n", stderr);
 	exit(2);
 }
 
@@ -815,8 +748,6 @@ int main(int argc, char **argv)
 		usage();
 	if (!strcmp(mode, "faults") && argc == 4)
 		return faults(argv[2], argv[3]);
-	if (!strcmp(mode, "uevents") && argc == 3)
-		return uevents(atoi(argv[2]));
 	if (!strcmp(mode, "rescan-faults") && argc > 4 &&
 	    !strcmp(argv[2], "--points")) {
 		unsigned int first = 0, last = 0;

@@ -2786,6 +2786,16 @@ static void isolation_reservation_files_test(struct kunit *test)
 	memset(buf + n, '7', ISOLATION_DEV_NAME_MAX);
 	buf[n + ISOLATION_DEV_NAME_MAX] = '\0';
 	KUNIT_EXPECT_EQ(test, -EINVAL, iso_sysfs_write(reserve, buf));
+	/*
+	 * The longest it takes, without its bus, is taken out by the line
+	 * that lists it, with its bus.
+	 */
+	buf[strlen("kunit-mgr@") + ISOLATION_DEV_NAME_MAX - 1] = '\0';
+	KUNIT_EXPECT_GT(test, iso_sysfs_write(reserve, buf), 0);
+	memmove(buf + strlen("kunit-mgr@platform:"), buf + strlen("kunit-mgr@"),
+		ISOLATION_DEV_NAME_MAX);
+	memcpy(buf, "kunit-mgr@platform:", strlen("kunit-mgr@platform:"));
+	KUNIT_EXPECT_GT(test, iso_sysfs_write(unreserve, buf), 0);
 	KUNIT_EXPECT_EQ(test, -EINVAL, iso_sysfs_write(unreserve,
 						       "nobus:" ISO_RES_NAME));
 	KUNIT_EXPECT_EQ(test, -ENODEV, iso_sysfs_write(unreserve, "kunit-other@"
