@@ -351,7 +351,7 @@ VISIBLE_IF_KUNIT void isolation_device_uevent(struct device *dev, int id)
 	 * device_add() sets the flag without the device lock: at worst a
 	 * device placed as its "add" goes out gets both events.
 	 */
-	if (!data_race(dev->kobj.state_add_uevent_sent) || dev->p->dead)
+	if (!data_race(!!dev->kobj.state_add_uevent_sent) || dev->p->dead)
 		return;
 	KUNIT_STATIC_STUB_REDIRECT(isolation_device_uevent, dev, id);
 	if (id >= 0)
