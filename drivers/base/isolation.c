@@ -2022,6 +2022,14 @@ void isolation_device_del(struct device *dev)
 {
 	isolation_group_remove_device(dev);
 	/*
+	 * device_del() took @dev off the deferred-probe list before this, but
+	 * a group let go meanwhile may have put it back there
+	 * (isolation_group_reprobe(), under the group's mutex, for a member):
+	 * now that it is no member, nothing can, and it must not stay on the
+	 * list past its release.
+	 */
+	driver_deferred_probe_del(dev);
+	/*
 	 * kill_device() marked @dev dead: a provider's mark made after this
 	 * sees that (isolation_device_mark_unplaced()), one made before is
 	 * seen here.
